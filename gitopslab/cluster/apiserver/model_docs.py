@@ -1,0 +1,40 @@
+"""Field and type descriptions from the official Python client's models.
+
+The models are generated from the Kubernetes OpenAPI spec, so their
+descriptions are the upstream ``SwaggerDoc()`` texts. Used by the table
+column definitions and by the OpenAPI documents.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from kubernetes.client import models
+
+
+@lru_cache(maxsize=None)
+def model_class(name: str):
+    cls = getattr(models, name, None)
+    return cls if isinstance(cls, type) and hasattr(cls, "openapi_types") else None
+
+
+@lru_cache(maxsize=None)
+def json_to_python_names(name: str) -> dict[str, str]:
+    cls = model_class(name)
+    return {j: p for p, j in cls.attribute_map.items()} if cls else {}
+
+
+def field_doc(model: str, json_field: str) -> str:
+    """Description of ``json_field`` of model ``model`` (``"V1PodStatus"``, ``"podIP"``), or ""."""
+    cls = model_class(model)
+    py = json_to_python_names(model).get(json_field)
+    if not cls or not py or py not in cls.model_fields:
+        return ""
+    return cls.model_fields[py].description or ""
+
+
+def type_doc(model: str) -> str:
+    """The model's own description (first paragraph of its docstring)."""
+    cls = model_class(model)
+    doc = (cls.__doc__ or "") if cls else ""
+    first = doc.strip().split("\n\n")[0] if doc.strip() else ""
+    return " ".join(line.strip() for line in first.splitlines())

@@ -10,6 +10,7 @@ the object as it was, so ``"80"`` vs ``80`` still differs.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from . import schema
@@ -41,6 +42,31 @@ def remarshal(obj: dict) -> dict:
         return obj
 
 
+# Maps of resource.Quantity (typed Dict[str, str] by the Python client).
+_QUANTITY_MAPS = {
+    ("V1ResourceRequirements", "limits"), ("V1ResourceRequirements", "requests"),
+    ("V1VolumeResourceRequirements", "limits"), ("V1VolumeResourceRequirements", "requests"),
+    ("V1ResourceQuotaSpec", "hard"), ("V1PersistentVolumeSpec", "capacity"),
+    ("V1LimitRangeItem", "default"), ("V1LimitRangeItem", "defaultRequest"), ("V1LimitRangeItem", "max"),
+    ("V1LimitRangeItem", "min"), ("V1LimitRangeItem", "maxLimitRequestRatio"), ("V1PodSpec", "overhead"),
+}
+_PLAIN_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+
+
+def quantity(value: Any) -> Any:
+    """A plain-number quantity as Go's resource.Quantity prints it (1 -> "1", 0.5 -> "500m")."""
+    if isinstance(value, bool):
+        raise _DoesNotFit
+    if isinstance(value, str) and _PLAIN_DECIMAL.match(value):
+        value = float(value) if "." in value else int(value)
+    if isinstance(value, (int, float)):
+        milli = round(value * 1000)
+        return str(milli // 1000) if milli % 1000 == 0 else f"{milli}m"
+    if not isinstance(value, str):
+        raise _DoesNotFit
+    return value
+
+
 def _struct(value: Any, field_type: schema.FieldType) -> dict:
     if not isinstance(value, dict):
         raise _DoesNotFit
@@ -50,6 +76,10 @@ def _struct(value: Any, field_type: schema.FieldType) -> dict:
         sub = fields.get(key)
         if sub is None:
             raise _DoesNotFit  # DisallowUnknownFields
+        if (field_type.model, key) in _QUANTITY_MAPS and isinstance(item, dict):
+            if item:
+                result[key] = {name: quantity(v) for name, v in item.items()}
+            continue
         converted = _value(item, sub)
         if converted is not _OMIT:
             result[key] = converted

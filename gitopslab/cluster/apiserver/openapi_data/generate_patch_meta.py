@@ -6,7 +6,7 @@ reads from OpenAPI (``x-kubernetes-patch-strategy``, ``-patch-merge-key``,
 ``-list-type``, ``-list-map-keys``, ``-map-type``). Those live as struct tags
 and ``// +`` markers in k8s.io/api. This script reads them from a git
 checkout of kubernetes/api at a release tag and writes, per package, the
-struct names and the extensions of their fields::
+struct names, their JSON field names and the extensions of those fields::
 
     python generate_patch_meta.py /path/to/kubernetes/api v0.32.5
 
@@ -27,7 +27,8 @@ PACKAGES = (
 )
 
 STRUCT_RE = re.compile(r"^type (\w+) struct \{")
-FIELD_RE = re.compile(r'^\s+\w+\s+[^`]+`([^`]*)`')
+FIELD_RE = re.compile(r'^\s+\S+(?:\s+[^`\s]+)?\s+`([^`]*)`')
+INLINE_RE = re.compile(r'^\s+(?:\w+\s+)?\*?([\w.]+)\s+`json:",inline"')
 TAG_RE = re.compile(r'(\w+):"([^"]*)"')
 MARKER_RE = re.compile(r"^\s*// \+(listType|listMapKey|mapType|structType)=(\S+)")
 
@@ -46,12 +47,15 @@ META = {
 
 def parse_types(source: str) -> dict[str, dict[str, dict]]:
     structs: dict[str, dict[str, dict]] = {}
+    inlined: dict[str, list[str]] = {}
+    name = None
     current = None
     markers: dict = {}
     for line in source.splitlines():
         m = STRUCT_RE.match(line)
         if m:
-            current = structs.setdefault(m.group(1), {})
+            name = m.group(1)
+            current = structs.setdefault(name, {})
             markers = {}
             continue
         if current is None:
@@ -68,6 +72,11 @@ def parse_types(source: str) -> dict[str, dict[str, dict]]:
                 markers[{"listType": "x-kubernetes-list-type", "mapType": "x-kubernetes-map-type",
                          "structType": "x-kubernetes-map-type"}[key]] = value
             continue
+        im = INLINE_RE.match(line)
+        if im:
+            inlined.setdefault(name, []).append(im.group(1))
+            markers = {}
+            continue
         fm = FIELD_RE.match(line)
         if fm:
             tags = dict(TAG_RE.findall(fm.group(1)))
@@ -83,7 +92,16 @@ def parse_types(source: str) -> dict[str, dict[str, dict]]:
             continue
         if not line.strip().startswith("//"):
             markers = {}
-    return structs
+    return {s: _with_inlined(s, structs, inlined) for s in structs}
+
+
+def _with_inlined(struct: str, structs: dict, inlined: dict) -> dict:
+    """Fields of ``struct`` plus those of the same-package structs it embeds inline."""
+    fields = dict(structs.get(struct, {}))
+    for embedded in inlined.get(struct, []):
+        if embedded in structs:
+            fields.update(_with_inlined(embedded, structs, inlined))
+    return fields
 
 
 def main(repo: str, tag: str) -> None:
@@ -92,11 +110,11 @@ def main(repo: str, tag: str) -> None:
         text = subprocess.run(["git", "-C", repo, "show", f"{tag}:{pkg}/types.go"],
                               check=True, capture_output=True, text=True).stdout
         structs = parse_types(text)
-        fields = {s: {f: e for f, e in fs.items() if e} for s, fs in structs.items()}
-        out["packages"][pkg] = {"structs": sorted(structs),
-                                "fields": {s: fs for s, fs in sorted(fields.items()) if fs}}
+        # every field is listed (empty dict when it has no extension) so that
+        # fields newer than the tag can be told apart
+        out["packages"][pkg] = {"structs": sorted(structs), "fields": dict(sorted(structs.items()))}
     target = Path(__file__).with_name("patch_meta.json")
-    target.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+    target.write_text(json.dumps(out, separators=(",", ":"), sort_keys=True) + "\n")
     print(f"wrote {target}")
 
 

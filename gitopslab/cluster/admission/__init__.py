@@ -76,7 +76,7 @@ def _default_service(obj: dict, old: dict | None, operation: str) -> None:
     services.default_service(obj)
     if old is not None:
         services.carry_over_allocations(obj["spec"], old.get("spec") or {})
-    services.clear_node_ports(obj["spec"])
+        services.clear_node_ports(obj["spec"], old.get("spec") or {})
 
 
 def _adapt(fn: Callable[[dict], None]) -> Defaulter:

@@ -64,11 +64,14 @@ def carry_over_allocations(spec: dict, old_spec: dict) -> None:
                     p["nodePort"] = old_value
 
 
-def clear_node_ports(spec: dict) -> None:
-    """Switching to a type without node ports wipes them (``dropTypeDependentFields``)."""
-    if not needs_node_port(spec):
+def clear_node_ports(spec: dict, old_spec: dict) -> None:
+    """An update switching to a type without node ports wipes the ones it kept
+    from the old object (``dropTypeDependentFields``); explicit new ones are validated."""
+    if needs_node_port(old_spec) and not needs_node_port(spec):
+        old_ports = {p.get("nodePort") for p in old_spec.get("ports") or []}
         for p in spec.get("ports") or []:
-            p.pop("nodePort", None)
+            if p.get("nodePort") in old_ports:
+                p.pop("nodePort", None)
 
 
 def _validate_ports(spec: dict) -> list[FieldError]:

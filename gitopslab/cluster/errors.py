@@ -104,3 +104,40 @@ def unsupported_media_type(accepted: str = "application/json-patch+json, applica
 
 def server_not_found() -> ApiError:
     return ApiError(404, "NotFound", "the server could not find the requested resource", {})
+
+
+def conflict_message(message: str, *, group: str = "", plural: str = "", name: str = "",
+                     causes: list[dict] | None = None) -> ApiError:
+    """409 Conflict with a message of its own (server-side apply conflicts, preconditions)."""
+    details = _details(name, group, plural) if plural else {}
+    if causes:
+        details["causes"] = causes
+    return ApiError(409, "Conflict", message, details)
+
+
+def internal_error(message: str) -> ApiError:
+    return ApiError(500, "InternalError", f"Internal error occurred: {message}",
+                    {"causes": [{"message": message}]})
+
+
+def not_acceptable(accepted: str = "application/json, application/yaml") -> ApiError:
+    return ApiError(406, "NotAcceptable", f"only the following media types are accepted: {accepted}")
+
+
+def bad_request_invalid(message: str) -> ApiError:
+    """400 BadRequest carrying a decoding problem (malformed body)."""
+    return ApiError(400, "BadRequest", message)
+
+
+def success_status(group: str, plural: str, name: str, uid: str | None = None) -> dict:
+    """What DELETE answers when the object is gone at once and the kind does not return it."""
+    details = _details(name, group, plural)
+    if uid:
+        details["uid"] = uid
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+
+
+def from_status(body: dict, code: int | None = None) -> ApiError:
+    """Rebuild an ``ApiError`` from a Status body received over HTTP."""
+    return ApiError(int(body.get("code") or code or 500), body.get("reason") or "Unknown",
+                    body.get("message") or "", body.get("details") or {})

@@ -50,6 +50,18 @@ class ResourceDef:
     def has_status(self) -> bool:
         return "status" in self.subresources
 
+    @property
+    def storage_key(self) -> str:
+        """Where objects of this resource are stored: one key for all versions
+        (and for the two views of Events)."""
+        group = STORAGE_ALIASES.get((self.group, self.plural), self.group)
+        return f"{group}/{self.plural}"
+
+    @property
+    def has_generation(self) -> bool:
+        """Whether the apiserver maintains ``metadata.generation`` for this kind."""
+        return self.custom or (self.group, self.kind) in GENERATION_KINDS
+
 
 def _r(group, version, kind, plural, namespaced, short=(), cats=(), subs=(), verbs=ALL_VERBS) -> ResourceDef:
     return ResourceDef(group, version, kind, plural, namespaced, tuple(short), tuple(cats), tuple(verbs), tuple(subs))
@@ -109,6 +121,18 @@ BUILTINS: tuple[ResourceDef, ...] = (
     _r("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", False, ["crd", "crds"], ("api-extensions",), ["status"]),
 )
 
+# Resources stored under another group's key (one object, several views).
+STORAGE_ALIASES = {("events.k8s.io", "events"): ""}
+
+# Built-in kinds whose strategy sets and bumps metadata.generation (v1.32).
+GENERATION_KINDS = frozenset({
+    ("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"), ("apps", "DaemonSet"),
+    ("batch", "Job"), ("batch", "CronJob"), ("autoscaling", "HorizontalPodAutoscaler"),
+    ("networking.k8s.io", "Ingress"), ("networking.k8s.io", "IngressClass"),
+    ("networking.k8s.io", "NetworkPolicy"), ("policy", "PodDisruptionBudget"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"), ("", "ReplicationController"),
+})
+
 # Preferred order of groups in /apis, as kube-apiserver lists them.
 GROUP_ORDER = (
     "", "apps", "events.k8s.io", "autoscaling", "batch", "networking.k8s.io", "policy",
@@ -123,30 +147,32 @@ class KindRegistry:
     def __init__(self) -> None:
         self._builtin = list(BUILTINS)
         self._custom: dict[str, list[ResourceDef]] = {}  # CRD name -> its served versions
+        self.revision = 0  # bumped whenever the set of resources changes
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self._all = self._builtin + [r for defs in self._custom.values() for r in defs]
+        self._by_path = {(r.group, r.version, r.plural): r for r in self._all}
+        self._by_kind = {(r.group, r.version, r.kind): r for r in self._all}
+        self.revision += 1
 
     def all(self) -> list[ResourceDef]:
-        return self._builtin + [r for defs in self._custom.values() for r in defs]
+        return list(self._all)
 
     def lookup(self, group: str, version: str, plural: str) -> ResourceDef | None:
-        for r in self.all():
-            if r.group == group and r.version == version and r.plural == plural:
-                return r
-        return None
+        return self._by_path.get((group, version, plural))
 
     def by_kind(self, api_version: str, kind: str) -> ResourceDef | None:
         group, _, version = api_version.rpartition("/")
-        for r in self.all():
-            if r.group == group and r.version == version and r.kind == kind:
-                return r
-        return None
+        return self._by_kind.get((group, version, kind))
 
     def versions_of(self, group: str, plural: str) -> list[ResourceDef]:
-        return [r for r in self.all() if r.group == group and r.plural == plural]
+        return [r for r in self._all if r.group == group and r.plural == plural]
 
     def group_versions(self) -> dict[str, list[str]]:
         """group -> versions, preferred version first."""
         out: dict[str, list[str]] = {}
-        for r in self.all():
+        for r in self._all:
             out.setdefault(r.group, [])
             if r.version not in out[r.group]:
                 out[r.group].append(r.version)
@@ -154,7 +180,25 @@ class KindRegistry:
         return dict(sorted(out.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
 
     def resources_in(self, group: str, version: str) -> list[ResourceDef]:
-        return [r for r in self.all() if r.group == group and r.version == version]
+        return [r for r in self._all if r.group == group and r.version == version]
+
+    def has_group_version(self, group: str, version: str) -> bool:
+        return any(r.group == group and r.version == version for r in self._all)
+
+    def resolve(self, name: str) -> list[ResourceDef]:
+        """Resources a kubectl-style name designates: plural, singular, short name or Kind,
+        optionally qualified with its group (``deployments.apps``)."""
+        name = name.lower()
+        out = []
+        for r in self._all:
+            names = {r.plural, r.singular, r.kind.lower(), *r.short_names}
+            qualified = {f"{n}.{r.group}" for n in names} if r.group else set()
+            if name in names or name in qualified:
+                out.append(r)
+        return out
+
+    def storage_keys(self) -> set[str]:
+        return {r.storage_key for r in self._all}
 
     # --- CRDs -------------------------------------------------------------
     def add_crd(self, crd: dict) -> list[ResourceDef]:
@@ -179,7 +223,12 @@ class KindRegistry:
                 custom=True,
             ))
         self._custom[crd["metadata"]["name"]] = defs
+        self._reindex()
         return defs
 
     def remove_crd(self, crd_name: str) -> None:
-        self._custom.pop(crd_name, None)
+        if self._custom.pop(crd_name, None) is not None:
+            self._reindex()
+
+    def crd_resources(self, crd_name: str) -> list[ResourceDef]:
+        return list(self._custom.get(crd_name, ()))

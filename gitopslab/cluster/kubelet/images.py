@@ -1,0 +1,135 @@
+"""The node's image service: what is present, pulling with containerd's timing and errors.
+
+Images come from the lab registry's ``ImageStore`` (catalog images and
+images built from Dockerfiles). A pull that cannot succeed fails with the
+message containerd (k3s) gives for the same reference.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from gitopslab.home import Home, LabClock
+
+PULL_BYTES_PER_SECOND = 48_000_000  # a good link: nginx (~60 MB) in about 1.25 s
+MIN_PULL_SECONDS = 0.25
+PUBLIC_REGISTRIES = {"docker.io", "quay.io", "ghcr.io", "registry.k8s.io", "gcr.io", "public.ecr.aws",
+                     "ecr-public.aws.com", "mcr.microsoft.com"}
+
+
+class PullError(Exception):
+    """The CRI error of a failed pull (kubelet prints it after ``Failed to pull image "x": ``)."""
+
+
+class InvalidImageName(Exception):
+    pass
+
+
+@dataclass
+class Pulled:
+    image: Any
+    pull_seconds: float
+    size: int
+
+
+def parse_ref(ref: str):
+    from gitopslab.registry.refs import InvalidReference, parse
+
+    try:
+        return parse(ref)
+    except InvalidReference as e:
+        raise InvalidImageName(
+            f'Failed to apply default image tag "{ref}": couldn\'t parse image name "{ref}": {e}') from e
+
+
+def normalized(ref: str) -> str:
+    return str(parse_ref(ref))
+
+
+def pull_error_message(ref: str, repository_exists: bool) -> str:
+    """containerd's error for an image it cannot pull (pure)."""
+    parsed = parse_ref(ref)
+    full = str(parsed)
+    head = f'failed to pull and unpack image "{full}": failed to resolve reference "{full}": '
+    if repository_exists:
+        return f"rpc error: code = NotFound desc = {head}{full}: not found"
+    if parsed.registry in PUBLIC_REGISTRIES:
+        return (f"rpc error: code = Unknown desc = {head}pull access denied, repository does not exist or may "
+                "require authorization: server message: insufficient_scope: authorization failed")
+    tag = parsed.tag or parsed.digest
+    return (f'rpc error: code = Unknown desc = {head}failed to do request: Head "https://{parsed.registry}/v2/'
+            f'{parsed.repository}/manifests/{tag}": dial tcp: lookup {parsed.registry}: no such host')
+
+
+def image_id(image) -> str:
+    """``docker.io/library/nginx@sha256:…`` as the CRI reports imageID."""
+    digest = getattr(image, "digest", "") or ""
+    try:
+        name = parse_ref(getattr(image, "ref", "")).name
+    except InvalidImageName:
+        name = getattr(image, "ref", "")
+    return f"{name}@{digest}" if digest else name
+
+
+def image_size(image) -> int:
+    size = getattr(image, "size", None)
+    if size:
+        return int(size)
+    rootfs = getattr(image, "rootfs", None)
+    total = 0
+    if rootfs:
+        from pathlib import Path
+
+        for p in Path(rootfs).rglob("*"):
+            if p.is_file():
+                total += p.stat().st_size
+    return total or 1_000_000
+
+
+def default_pull_policy(ref: str) -> str:
+    try:
+        parsed = parse_ref(ref)
+    except InvalidImageName:
+        return "IfNotPresent"
+    return "Always" if parsed.tag == "latest" and parsed.digest is None else "IfNotPresent"
+
+
+class ImageService:
+    def __init__(self, home: Home, clock: LabClock, store: Any = None):
+        self.clock = clock
+        if store is None:
+            from gitopslab.registry.store import ImageStore
+
+            store = ImageStore(home)
+        self.store = store
+
+    def present(self, ref: str):
+        return self.store.resolve(ref, pulled_only=True)
+
+    def _pullable(self, ref: str):
+        return self.store.resolve(ref, pulled_only=False)
+
+    def _repository_exists(self, ref: str) -> bool:
+        parsed = parse_ref(ref)
+        for tag in ("latest", "stable", "alpine"):
+            if self._pullable(str(parsed.with_tag(tag))) is not None:
+                return True
+        checker = getattr(self.store, "repository_exists", None)
+        return bool(checker and checker(str(parsed)))
+
+    async def pull(self, ref: str) -> Pulled:
+        started = time.monotonic()
+        image = self._pullable(ref)
+        if image is None:
+            await self.clock.sleep(MIN_PULL_SECONDS)
+            raise PullError(pull_error_message(ref, self._repository_exists(ref)))
+        size = image_size(image)
+        already = self.present(ref) is not None
+        seconds = MIN_PULL_SECONDS if already else max(MIN_PULL_SECONDS, size / PULL_BYTES_PER_SECOND)
+        await self.clock.sleep(seconds)
+        mark = getattr(self.store, "mark_pulled", None)
+        if mark is not None:
+            mark(ref)
+        real = time.monotonic() - started
+        return Pulled(image, max(seconds, real * self.clock.scale), size)

@@ -1,0 +1,203 @@
+"""Pod volumes as files on the host, and the container mounts pointing at them.
+
+Each volume becomes a folder ``<pod dir>/volumes/<name>`` (a PVC's is the
+bound PV's hostPath). Failures raise ``MountError`` with the kubelet's
+wording; the kubelet reports them as FailedMount events and retries.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from gitopslab.cluster.client import Client
+from gitopslab.cluster.errors import ApiError
+from gitopslab.cluster.kubelet.envvars import PodFacts, configmap_data, field_ref_value, resource_field_value, secret_data
+from gitopslab.cluster.runtime.container import Mount
+
+
+class MountError(Exception):
+    def __init__(self, volume: str, message: str):
+        super().__init__(f'MountVolume.SetUp failed for volume "{volume}" : {message}')
+        self.volume = volume
+
+
+def _write_files(target: Path, files: dict[str, str | bytes], mode: int) -> None:
+    """Replace the folder's content atomically enough for readers (write then swap)."""
+    staging = target.with_name(target.name + ".new")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for rel, content in files.items():
+        path = staging / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = content.encode() if isinstance(content, str) else content
+        path.write_bytes(data)
+        os.chmod(path, mode & 0o777 | 0o600)  # the lab's own user must keep reading it
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(staging, target)
+
+
+def _project(data: dict[str, str], items: list[dict] | None, what: str, name: str, default_mode: int,
+             volume: str) -> tuple[dict[str, str], int]:
+    if not items:
+        return dict(data), default_mode
+    files = {}
+    for item in items:
+        key = item.get("key", "")
+        if key not in data:
+            raise MountError(volume, f"{what} references non-existent config key: {key}" if what == "configmap"
+                             else f"references non-existent secret key: {key}")
+        files[item.get("path") or key] = data[key]
+    return files, default_mode
+
+
+async def _get(client: Client, kind: str, name: str, namespace: str) -> dict | None:
+    try:
+        return await client.get("v1", kind, name, namespace)
+    except ApiError as e:
+        if e.code == 404:
+            return None
+        raise
+
+
+async def _service_account_token(client: Client, pod: dict) -> str:
+    meta, spec = pod["metadata"], pod.get("spec") or {}
+    sa = spec.get("serviceAccountName") or "default"
+    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+               "metadata": {"name": sa, "namespace": meta["namespace"]},
+               "spec": {"audiences": [], "expirationSeconds": 3607,
+                        "boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": meta["name"],
+                                           "uid": meta.get("uid")}}}
+    try:
+        created = await client.create(request, namespace=meta["namespace"], subresource="token")
+        return (created.get("status") or {}).get("token", "")
+    except Exception:  # noqa: BLE001 - no TokenRequest support: the file stays empty
+        return ""
+
+
+async def setup_volume(client: Client, pod: dict, volume: dict, pod_dir: Path, facts: PodFacts,
+                       pv_root: Path) -> Path:
+    name = volume["name"]
+    ns = pod["metadata"]["namespace"]
+    target = pod_dir / "volumes" / name
+    if "emptyDir" in volume:
+        target.mkdir(parents=True, exist_ok=True)
+        return target
+    if "configMap" in volume:
+        src = volume["configMap"]
+        cm = await _get(client, "ConfigMap", src.get("name", ""), ns)
+        if cm is None:
+            if src.get("optional"):
+                target.mkdir(parents=True, exist_ok=True)
+                return target
+            raise MountError(name, f'configmap "{src.get("name")}" not found')
+        files, mode = _project(configmap_data(cm), src.get("items"), "configmap", src.get("name"),
+                               int(src.get("defaultMode", 0o644)), name)
+        _write_files(target, files, mode)
+        return target
+    if "secret" in volume:
+        src = volume["secret"]
+        secret = await _get(client, "Secret", src.get("secretName", ""), ns)
+        if secret is None:
+            if src.get("optional"):
+                target.mkdir(parents=True, exist_ok=True)
+                return target
+            raise MountError(name, f'secret "{src.get("secretName")}" not found')
+        files, mode = _project(secret_data(secret), src.get("items"), "secret", src.get("secretName"),
+                               int(src.get("defaultMode", 0o644)), name)
+        _write_files(target, files, mode)
+        return target
+    if "downwardAPI" in volume:
+        files = await _downward_files(volume["downwardAPI"].get("items") or [], pod, facts)
+        _write_files(target, files, int(volume["downwardAPI"].get("defaultMode", 0o644)))
+        return target
+    if "projected" in volume:
+        files = await _projected_files(client, pod, volume["projected"], facts, name)
+        _write_files(target, files, int(volume["projected"].get("defaultMode", 0o644)))
+        return target
+    if "persistentVolumeClaim" in volume:
+        return await _pvc_path(client, volume["persistentVolumeClaim"].get("claimName", ""), ns, name, pv_root)
+    if "hostPath" in volume:
+        # sandboxed under the cluster folder: a lab pod must not write the learner's files
+        path = pv_root.parent / "hostpath" / volume["hostPath"].get("path", "/").lstrip("/")
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+async def _downward_files(items: list[dict], pod: dict, facts: PodFacts) -> dict[str, str]:
+    files = {}
+    for item in items:
+        if item.get("fieldRef"):
+            files[item["path"]] = field_ref_value(item["fieldRef"].get("fieldPath", ""), pod, facts)
+        elif item.get("resourceFieldRef"):
+            ref = item["resourceFieldRef"]
+            container = next((c for c in pod["spec"].get("containers") or []
+                              if c.get("name") == ref.get("containerName")), {})
+            files[item["path"]] = resource_field_value(ref, container, facts)
+    return files
+
+
+async def _projected_files(client: Client, pod: dict, projected: dict, facts: PodFacts, volume: str) -> dict:
+    ns = pod["metadata"]["namespace"]
+    files: dict[str, str] = {}
+    for source in projected.get("sources") or []:
+        if source.get("serviceAccountToken"):
+            files[source["serviceAccountToken"].get("path", "token")] = await _service_account_token(client, pod)
+        elif source.get("configMap"):
+            src = source["configMap"]
+            cm = await _get(client, "ConfigMap", src.get("name", ""), ns)
+            if cm is None:
+                if src.get("optional"):
+                    continue
+                raise MountError(volume, f'configmap "{src.get("name")}" not found')
+            part, _ = _project(configmap_data(cm), src.get("items"), "configmap", src.get("name"), 0o644, volume)
+            files.update(part)
+        elif source.get("secret"):
+            src = source["secret"]
+            secret = await _get(client, "Secret", src.get("name", ""), ns)
+            if secret is None:
+                if src.get("optional"):
+                    continue
+                raise MountError(volume, f'secret "{src.get("name")}" not found')
+            part, _ = _project(secret_data(secret), src.get("items"), "secret", src.get("name"), 0o644, volume)
+            files.update(part)
+        elif source.get("downwardAPI"):
+            files.update(await _downward_files(source["downwardAPI"].get("items") or [], pod, facts))
+    return files
+
+
+async def _pvc_path(client: Client, claim: str, ns: str, volume: str, pv_root: Path) -> Path:
+    pvc = await _get(client, "PersistentVolumeClaim", claim, ns)
+    if pvc is None:
+        raise MountError(volume, f'persistentvolumeclaim "{claim}" not found')
+    pv_name = (pvc.get("spec") or {}).get("volumeName")
+    if not pv_name or (pvc.get("status") or {}).get("phase") not in (None, "Bound"):
+        raise MountError(volume, f"PVC {ns}/{claim} is not bound")
+    try:
+        pv = await client.get("v1", "PersistentVolume", pv_name)
+    except ApiError:
+        pv = {}
+    spec = pv.get("spec") or {}
+    host = (spec.get("hostPath") or {}).get("path") or (spec.get("local") or {}).get("path")
+    path = Path(host) if host else pv_root / pv_name
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        path = pv_root / pv_name
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def container_mounts(container: dict, volume_paths: dict[str, Path]) -> list[Mount]:
+    mounts = []
+    for vm in container.get("volumeMounts") or []:
+        base = volume_paths.get(vm.get("name", ""))
+        if base is None:
+            continue
+        host = base / vm["subPath"] if vm.get("subPath") else base
+        if vm.get("subPath") and not host.exists():
+            host.mkdir(parents=True, exist_ok=True)
+        mounts.append(Mount(vm.get("mountPath", ""), host, bool(vm.get("readOnly"))))
+    return mounts

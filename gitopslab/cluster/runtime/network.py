@@ -1,0 +1,112 @@
+"""The pod network: pod IPs on the host's loopback and the low-port mapping.
+
+All of 127.0.0.0/8 is loopback on Linux, so every pod gets its own address
+in 127.42.0.0/16 without root, and two pods can both listen on :5000.
+
+Ports below 1024 need privileges, so a container port ``p < 1024`` is
+served on ``p + LOW_PORT_OFFSET`` of the pod IP (80 -> 20080, 443 -> 20443).
+Probes, Services, NodePorts and the process hook all go through
+``target_port`` so the mapping is applied exactly once, consistently.
+
+Allocations are persisted (JSON next to the store) so a daemon restart keeps
+every pod's IP; an IP is released when its pod is deleted.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import threading
+from pathlib import Path
+
+POD_CIDR = ipaddress.ip_network("127.42.0.0/16")
+LOW_PORT_OFFSET = 20000
+
+
+def target_port(port: int) -> int:
+    """The host port a container port is really served on."""
+    port = int(port)
+    return port + LOW_PORT_OFFSET if 0 < port < 1024 else port
+
+
+def container_port(host_port: int) -> int:
+    """Inverse of ``target_port`` (for messages that show the container port)."""
+    host_port = int(host_port)
+    if LOW_PORT_OFFSET < host_port < LOW_PORT_OFFSET + 1024:
+        return host_port - LOW_PORT_OFFSET
+    return host_port
+
+
+def is_pod_ip(ip: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip) in POD_CIDR
+    except ValueError:
+        return False
+
+
+class PodNetwork:
+    """Allocates one IP per pod UID, stable across daemon restarts.
+
+    ``.0`` and ``.1`` of the range are skipped (network and gateway, as a CNI
+    bridge would keep them), so the first pod gets 127.42.0.2. Like the
+    host-local IPAM, the search resumes after the last address handed out,
+    so a freed IP is not reused at once.
+    """
+
+    def __init__(self, state_file: Path):
+        self.state_file = Path(state_file)
+        self._lock = threading.Lock()
+        self._by_uid: dict[str, str] = {}
+        self._last = 1
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            data = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return
+        self._by_uid = {str(k): str(v) for k, v in data.get("allocations", {}).items()}
+        self._last = int(data.get("last", 1))
+
+    def _save(self) -> None:
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"cidr": str(POD_CIDR), "last": self._last,
+                                   "allocations": self._by_uid}, indent=1))
+        os.replace(tmp, self.state_file)
+
+    def ip_of(self, uid: str) -> str | None:
+        return self._by_uid.get(uid)
+
+    def allocate(self, uid: str) -> str:
+        with self._lock:
+            if uid in self._by_uid:
+                return self._by_uid[uid]
+            used = set(self._by_uid.values())
+            size = POD_CIDR.num_addresses - 3  # usable offsets 2 .. num-2
+            for step in range(size):
+                offset = 2 + (self._last - 2 + 1 + step) % size
+                ip = str(POD_CIDR.network_address + offset)
+                if ip not in used:
+                    self._by_uid[uid] = ip
+                    self._last = offset
+                    self._save()
+                    return ip
+            raise RuntimeError(f"pod CIDR {POD_CIDR} exhausted")
+
+    def release(self, uid: str) -> None:
+        with self._lock:
+            if self._by_uid.pop(uid, None) is not None:
+                self._save()
+
+    def retain_only(self, uids: set[str]) -> None:
+        """Release the IPs of pods that no longer exist (after a daemon restart)."""
+        with self._lock:
+            gone = [u for u in self._by_uid if u not in uids]
+            for u in gone:
+                del self._by_uid[u]
+            if gone:
+                self._save()
+
+    def allocations(self) -> dict[str, str]:
+        return dict(self._by_uid)

@@ -65,7 +65,11 @@ def _tolerates(tolerations: list[dict], taint: dict) -> bool:
     return False
 
 
-def _selector_term_matches(term: dict, labels: dict) -> bool:
+def _selector_term_matches(term: dict, labels: dict, fields: dict | None = None) -> bool:
+    for e in term.get("matchFields") or []:
+        value = (fields or {}).get(e.get("key"))
+        if (e.get("operator") == "In") != (value in (e.get("values") or [])):
+            return False
     for e in term.get("matchExpressions") or []:
         key, op, vals = e.get("key"), e.get("operator"), e.get("values") or []
         ok = {"In": key in labels and labels.get(key) in vals,
@@ -83,7 +87,8 @@ def _affinity_matches(pod: dict, node: dict) -> bool:
     required = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
                 .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
     terms = required.get("nodeSelectorTerms") or []
-    return not terms or any(_selector_term_matches(t, labels) for t in terms)
+    fields = {"metadata.name": (node.get("metadata") or {}).get("name")}
+    return not terms or any(_selector_term_matches(t, labels, fields) for t in terms)
 
 
 def node_fit_reasons(pod: dict, node: dict, pods_on_cluster: list[dict]) -> list[str]:

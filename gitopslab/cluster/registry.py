@@ -421,22 +421,20 @@ class Registry:
 
     # ------------------------------------------------------------------ managed fields
     def _managed(self, old: dict | None, new: dict, manager: str, operation: str, res: ResourceDef,
-                 subresource: str | None, now: datetime) -> None:
+                 subresource: str | None, now: datetime) -> dict:
+        """``new`` with managedFields recording this write (server-side apply records its own)."""
+        if operation != "Update":
+            return new
         mod = _Compat.patch()
         fn = getattr(mod, "update_managed_fields", None) if mod else None
         if fn is None:
-            return
-        try:
-            result = fn(old, new, manager=manager, operation=operation, api_version=res.api_version,
-                        subresource=subresource or "", now=rfc3339(now))
-        except TypeError:
-            result = fn(old, new, manager=manager, operation=operation)
-        if isinstance(result, dict) and result is not new:
-            new.clear()
-            new.update(result)
+            return new
+        return fn(old, new, manager=manager, api_version=res.api_version, kind=res.kind, now=rfc3339(now),
+                  operation="Update", subresource=subresource or "")
 
     # ------------------------------------------------------------------ create
-    def create(self, res: ResourceDef, namespace: str | None, body, opts: WriteOptions | None = None) -> dict:
+    def create(self, res: ResourceDef, namespace: str | None, body, opts: WriteOptions | None = None, *,
+               applied: bool = False) -> dict:
         opts = opts or WriteOptions()
         if "create" not in res.verbs:
             raise E.method_not_allowed()
@@ -480,7 +478,7 @@ class Registry:
         self._reset_status_on_create(res, obj)
         obj = self._admit(res, obj, None, CREATE)
         self._after_admission_create(res, obj, now)
-        self._managed(None, obj, opts.manager, "Update", res, None, now)
+        obj = self._managed(None, obj, opts.manager, "Apply" if applied else "Update", res, None, now)
         if opts.dry_run:
             obj["metadata"].pop("resourceVersion", None)
             return self._serve_dict(res, obj)
@@ -653,7 +651,7 @@ class Registry:
             if _spec_part(new, with_status) != _spec_part(old, with_status):
                 meta["generation"] = int(old["metadata"].get("generation") or 1) + 1
         now = now_time()
-        self._managed(old, new, opts.manager, operation_name, res, subresource, now)
+        new = self._managed(old, new, opts.manager, operation_name, res, subresource, now)
         if opts.dry_run:
             return self._serve_dict(res, new)
         if self._deletion_complete(new):
@@ -781,7 +779,8 @@ class Registry:
             raise E.bad_request(f"the name of the object ({body['metadata']['name']}) does not match the name on the URL ({name})")
         managed = body["metadata"].get("managedFields")
         created = self.create(res, namespace, body, WriteOptions(dry_run=opts.dry_run, field_manager=opts.manager,
-                                                                 default_manager=opts.default_manager))
+                                                                 default_manager=opts.default_manager),
+                              applied=True)
         if managed and not opts.dry_run and not created["metadata"].get("managedFields"):
             pass
         return created

@@ -7,11 +7,10 @@
 
 Tokens are legacy service-account JWTs (same claims as upstream) signed
 HS256 with the cluster's ``sa-signing.key``; ``verify_token`` checks one.
-The CA is the cluster's ``ca.crt`` (created with openssl when missing).
+The CA is the API server's self-signed certificate (``tls.ca_pem``).
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -21,9 +20,11 @@ import os
 import secrets
 from pathlib import Path
 
+from gitopslab.cluster import tls
 from gitopslab.cluster.controllers.base import Controller
 from gitopslab.cluster.errors import ApiError
 from gitopslab.cluster.informer import split_key
+from gitopslab.home import ClusterPaths
 
 log = logging.getLogger(__name__)
 
@@ -84,20 +85,9 @@ def signing_key(root: Path) -> bytes:
         return key
 
 
-async def cluster_ca(root: Path, cluster: str) -> str:
-    """The cluster CA certificate (PEM), created once with openssl when absent."""
-    crt = root / "ca.crt"
-    if crt.exists():
-        return crt.read_text()
-    key = root / "ca.key"
-    proc = await asyncio.create_subprocess_exec(
-        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
-        "-subj", f"/CN=k3s-server-ca@{cluster}", "-keyout", str(key), "-out", str(crt),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-    await proc.wait()
-    if key.exists():
-        key.chmod(0o600)
-    return crt.read_text() if crt.exists() else ""
+def cluster_ca(paths: ClusterPaths) -> str:
+    """The PEM the cluster's clients trust: the API server's self-signed certificate ("" over plain HTTP)."""
+    return tls.ca_pem(paths)
 
 
 # --- controllers --------------------------------------------------------------------
@@ -112,7 +102,7 @@ class ServiceAccountController(Controller):
                    if cm["metadata"].get("name") == ROOT_CA_CONFIGMAP else None)
 
     async def start(self) -> None:
-        self.ca = await cluster_ca(self.ctx.paths.root, self.ctx.cluster)
+        self.ca = cluster_ca(self.ctx.paths)
 
     async def reconcile(self, key: str) -> None:
         ns_name = split_key(key)[1]
@@ -157,7 +147,7 @@ class TokenController(Controller):
 
     async def start(self) -> None:
         self.key = signing_key(self.ctx.paths.root)
-        self.ca = await cluster_ca(self.ctx.paths.root, self.ctx.cluster)
+        self.ca = cluster_ca(self.ctx.paths)
 
     async def reconcile(self, key: str) -> None:
         ns, name = split_key(key)

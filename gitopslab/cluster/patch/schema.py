@@ -105,6 +105,7 @@ POD_STATUS = {
     "conditions": keyed("type"),
     "podIPs": keyed("ip"),
     "hostIPs": smp_keyed_only("ip"),
+    "resourceClaimStatuses": keyed("name", retain_keys=True),
 }
 
 CONDITIONS = {"status.conditions": keyed("type")}

@@ -153,9 +153,10 @@ class InProcessLab:
 
 
 def pod_manifest(name: str, image: str = "nginx", **container) -> dict:
+    """A pod already bound to the node (the kubelet's input; scheduling is not under test here)."""
     c = {"name": container.pop("container_name", "app"), "image": image, **container}
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
-            "spec": {"containers": [c]}}
+            "spec": {"nodeName": NODE, "containers": [c]}}
 
 
 def run_lab(coro_fn, tmp_path: Path, timeout: float = 60, **kw):

@@ -98,11 +98,16 @@ def default_pull_policy(ref: str) -> str:
 class ImageService:
     def __init__(self, home: Home, clock: LabClock, store: Any = None):
         self.clock = clock
-        if store is None:
+        self.home = home
+        self._store = store
+
+    @property
+    def store(self):
+        if self._store is None:  # imported late: the kubelet runs even before any image is asked for
             from gitopslab.registry.store import ImageStore
 
-            store = ImageStore(home)
-        self.store = store
+            self._store = ImageStore(self.home)
+        return self._store
 
     def present(self, ref: str):
         return self.store.resolve(ref, pulled_only=True)

@@ -121,12 +121,13 @@ class ModelContainer(Container):
         if self._exit is None:
             assert self.task is not None
             try:
-                self._exit = await asyncio.shield(self.task)
+                result = await asyncio.shield(self.task)
             except asyncio.CancelledError:
-                if self.task.cancelled() and self._exit is None:
-                    self._exit = Exit(137)
-                else:
-                    raise
+                if not self.task.cancelled():
+                    raise  # our waiter was cancelled, not the container
+                result = Exit(137)
+            # stop() may have recorded the exit the program reports for its stop signal
+            self._exit = self._exit or result
         return self._exit
 
     @property

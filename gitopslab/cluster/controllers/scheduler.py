@@ -115,9 +115,9 @@ class Scheduler(Controller):
         binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name, "namespace": ns},
                    "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
         try:
-            await self.client.create(binding, namespace=ns, subresource="binding")
+            await self._post_binding(binding, ns)
         except ApiError as e:
-            if e.code in (404, 409):
+            if e.code == 409 or (e.code == 404 and await self.get_or_none("v1", "Pod", name, ns) is None):
                 return False  # deleted or already bound meanwhile
             raise
         await self.recorder.event(pod, "Normal", "Scheduled", f"Successfully assigned {ns}/{name} to {node}",
@@ -128,6 +128,15 @@ class Scheduler(Controller):
                                                         "lastProbeTime": None,
                                                         "lastTransitionTime": timeutil.now_str()})
         return True
+
+    async def _post_binding(self, binding: dict, ns: str) -> None:
+        # The in-process client resolves the resource from the body's kind, which
+        # Binding is not: use its explicit subresource call when it has one.
+        post = getattr(self.client, "create_subresource", None)
+        if post is not None:
+            await post("v1", "Pod", binding["metadata"]["name"], "binding", binding, ns)
+        else:
+            await self.client.create(binding, namespace=ns, subresource="binding")
 
     async def _unschedulable(self, pod: dict, message: str) -> None:
         await self.recorder.event(pod, "Warning", "FailedScheduling", message, action="Scheduling")

@@ -115,6 +115,8 @@ BUILTINS: tuple[ResourceDef, ...] = (
     _r("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, ["sc"]),
     # policy/v1
     _r("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True, ["pdb"], subs=["status"]),
+    # scheduling.k8s.io/v1
+    _r("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False, ["pc"]),
     # coordination.k8s.io/v1
     _r("coordination.k8s.io", "v1", "Lease", "leases", True),
     # apiextensions.k8s.io/v1
@@ -136,7 +138,7 @@ GENERATION_KINDS = frozenset({
 # Preferred order of groups in /apis, as kube-apiserver lists them.
 GROUP_ORDER = (
     "", "apps", "events.k8s.io", "autoscaling", "batch", "networking.k8s.io", "policy",
-    "rbac.authorization.k8s.io", "storage.k8s.io", "apiextensions.k8s.io", "coordination.k8s.io",
+    "rbac.authorization.k8s.io", "storage.k8s.io", "apiextensions.k8s.io", "scheduling.k8s.io", "coordination.k8s.io",
     "discovery.k8s.io",
 )
 

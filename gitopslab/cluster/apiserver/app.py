@@ -18,6 +18,7 @@ from aiohttp import web
 
 from gitopslab.cluster import errors as E
 from gitopslab.cluster.apiserver import logs as pod_logs
+from gitopslab.cluster.apiserver import protobuf
 from gitopslab.cluster.errors import ApiError
 from gitopslab.cluster.kinds import ResourceDef
 from gitopslab.cluster.registry import DeleteOptions, Registry, WriteOptions
@@ -121,6 +122,11 @@ async def read_body(request: web.Request) -> bytes:
 
 
 def decode_object(data: bytes, content_type: str, kind: str):
+    if protobuf.is_protobuf(content_type):
+        try:
+            return protobuf.decode(data)
+        except (protobuf.ProtobufError, ValueError, KeyError, IndexError) as e:
+            raise E.bad_request(f"the object provided is unrecognized (must be of type {kind}): {e}") from None
     if not data.strip():
         raise E.bad_request(f"the object provided is unrecognized (must be of type {kind}): "
                             "couldn't get version/kind; json parse error: unexpected end of JSON input")

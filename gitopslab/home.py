@@ -17,11 +17,13 @@ Layout::
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_CLUSTER = "prod"
+DEFAULT_NODE_IP = "127.0.0.1"
 
 
 def home_dir() -> Path:
@@ -65,6 +67,17 @@ class ClusterPaths:
     @property
     def pods_dir(self) -> Path:
         return self.root / "pods"
+
+    @property
+    def node_ip_file(self) -> Path:
+        return self.root / "node-ip"
+
+    def node_ip(self) -> str:
+        """The node's InternalIP: where its NodePorts listen (127.0.0.1 unless assigned otherwise)."""
+        try:
+            return self.node_ip_file.read_text().strip() or DEFAULT_NODE_IP
+        except OSError:
+            return DEFAULT_NODE_IP
 
     def read_port(self) -> int | None:
         try:
@@ -120,6 +133,26 @@ class Home:
     @property
     def gitconfig(self) -> Path:
         return self.root / "gitconfig"
+
+    def assign_node_ip(self, name: str) -> str:
+        """Give cluster ``name`` a loopback address of its own for its node, once.
+
+        Each cluster is a separate "machine": two clusters (prod and staging, or
+        two graded submissions running side by side) must not both listen on
+        the same NodePort. The first cluster gets GITOPSLAB_NODE_IP (default
+        127.0.0.1), the next ones the following addresses of 127/8.
+        """
+        paths = self.cluster(name)
+        if paths.node_ip_file.exists():
+            return paths.node_ip()
+        taken = {self.cluster(other).node_ip() for other in self.cluster_names()
+                 if other != name and self.cluster(other).node_ip_file.exists()}
+        ip = ipaddress.IPv4Address(os.environ.get("GITOPSLAB_NODE_IP") or DEFAULT_NODE_IP)
+        while str(ip) in taken:
+            ip += 1
+        paths.root.mkdir(parents=True, exist_ok=True)
+        paths.node_ip_file.write_text(str(ip) + "\n")
+        return str(ip)
 
     def ensure(self) -> "Home":
         self.root.mkdir(parents=True, exist_ok=True)

@@ -168,8 +168,9 @@ def _merge_ordered_lists(original: dict, patch: dict, path: tuple, schema) -> No
         rule = schema.list_rule(path + (key,))
         merge_key = rule.smp_key
         _validate_order(patched, order, merge_key)
+        live_view = live or []
         if key in original and key in patch:
-            merged = _merge_list_field(live, patched, path + (key,), schema, False)
+            merged, live_view = _merge_list(live, patched, path + (key,), schema, False)
         elif key in patch:
             merged = _remove_directives(patched)[0]
         elif key in original:
@@ -178,7 +179,7 @@ def _merge_ordered_lists(original: dict, patch: dict, path: tuple, schema) -> No
             continue
         in_order, server_only = _partition(merged, order, merge_key)
         kind = _element_kind(live or [], patched or [])
-        original[key] = _normalize_order(in_order, server_only, order, live or [], merge_key, kind)
+        original[key] = _normalize_order(in_order, server_only, order, live_view, merge_key, kind)
         patch.pop(key, None)
 
 
@@ -214,30 +215,71 @@ def _same_key(left, right, merge_key: str | None) -> bool:
 # --- lists ----------------------------------------------------------------
 
 def _merge_list_field(live: list, patched: list, path: tuple, schema, is_delete_list: bool) -> list:
+    return _merge_list(live, patched, path, schema, is_delete_list)[0]
+
+
+def _merge_list(live: list, patched: list, path: tuple, schema, is_delete_list: bool) -> tuple[list, list]:
+    """The merged list, and the live list as the caller then sees it (see
+    ``_aliased_view``)."""
     rule = schema.list_rule(path)
     if not (rule.smp_merge or is_delete_list):
-        return patched
+        return patched, live
     if not live and not patched:
-        return live
+        return live, live
     kind = _element_kind(live, patched)
     merge_key = rule.smp_key
+    view = live
     if kind != "map":
         if is_delete_list:
-            return [v for v in live if v not in patched]
+            return [v for v in live if v not in patched], live
         merged = _deduplicate(live + patched)
     else:
         if not merge_key:
             raise PatchError.internal(f"cannot merge lists without merge key for {'.'.join(path)}")
-        live, patched = _special_elements(live, patched, merge_key)
+        original = live
+        live, patched, deleted, replaced = _special_elements(live, patched, merge_key)
         merged = _merge_items(live, patched, merge_key, path + (schemas.ITEM,), schema)
+        appended = [] if replaced else merged[len(live):]
+        view = _aliased_view(original, merge_key, deleted, appended)
     in_patch, server_only = _partition(merged, patched, merge_key)
-    return _normalize_order(in_patch, server_only, patched, live, merge_key, kind)
+    return _normalize_order(in_patch, server_only, patched, live, merge_key, kind), view
 
 
-def _special_elements(live: list, patched: list, merge_key: str) -> tuple[list, list]:
+def _aliased_view(live: list, merge_key: str, deleted: list, appended: list) -> list:
+    """What upstream's caller still sees of the live list after merging.
+
+    Go deletes list items in place (``append(s[:i], s[i+1:]...)``) and
+    appends new ones into the freed slots, in the backing array the caller
+    shares (the server's object comes from ToUnstructured, so capacity is
+    length). The caller then orders server-only items against this view,
+    which decides where they land next to added items.
+    """
+    backing, length = list(live), len(live)
+    for value in deleted:
+        while True:
+            index = next((i for i in range(length) if isinstance(backing[i], dict)
+                          and backing[i].get(merge_key, _ABSENT) == value), None)
+            if index is None:
+                break
+            backing[index:length - 1] = backing[index + 1:length]
+            length -= 1
+    for item in appended:
+        if length >= len(live):
+            break  # the append reallocated: the caller no longer sees it
+        backing[length] = item
+        length += 1
+    return backing
+
+
+_ABSENT = object()
+
+
+def _special_elements(live: list, patched: list, merge_key: str) -> tuple[list, list, list, bool]:
     """Handle list elements carrying ``$patch``: delete drops live items with
-    that key, replace makes the (other) patch items the whole list."""
-    plain, replace = [], False
+    that key, replace makes the (other) patch items the whole list. Returns
+    the live items left, the plain patch items, the deleted keys and whether
+    the list was replaced."""
+    plain, replace, deleted = [], False, []
     for item in patched:
         if DIRECTIVE not in item:
             plain.append(item)
@@ -247,16 +289,18 @@ def _special_elements(live: list, patched: list, merge_key: str) -> tuple[list, 
             if merge_key not in item:
                 raise _no_merge_key(item, merge_key)
             live = [v for v in _maps(live) if not (merge_key in v and v[merge_key] == item[merge_key])]
+            deleted.append(item[merge_key])
         elif directive == "replace":
             replace = True
         elif directive == "merge":
             raise PatchError.internal("merging lists cannot yet be specified in the patch")
         else:
             raise PatchError.internal(f"unknown patch type: {go_value(directive)} in map: {go_value(item)}")
-    return (plain, []) if replace else (live, plain)
+    return (plain, [], deleted, True) if replace else (live, plain, deleted, False)
 
 
 def _merge_items(live: list, patched: list, merge_key: str, item_path: tuple, schema) -> list:
+    live = list(live)  # the caller keeps the live order to sort by
     for item in patched:
         if merge_key not in item:
             raise _no_merge_key(item, merge_key)

@@ -6,6 +6,8 @@ Fixtures (all tear the daemon down, even when the test fails):
   e.g. one namespace per test via ``lab.namespace()``);
 - ``lab`` – one lab per test module (the usual choice);
 - ``fresh_lab`` – a new lab for one test (restart/crash tests);
+- ``lab_factory`` – ``start(root=None, name="prod", time_scale=10)`` for tests that need
+  several labs or a restart; everything it started is stopped at the end;
 - ``kubectl`` – ``lab.kubectl`` of the module lab.
 
 A ``LabCluster`` exposes ``home`` (Home), ``kubeconfig`` (Path), ``server``,
@@ -150,6 +152,23 @@ def fresh_lab(tmp_path):
         yield lab
     finally:
         stop_lab(lab)
+
+
+@pytest.fixture
+def lab_factory(tmp_path):
+    """``start(root=None, name="prod", time_scale=10)`` -> LabCluster; every lab it started is stopped."""
+    started: list[LabCluster] = []
+
+    def start(root: Path | None = None, name: str = "prod", time_scale: float = TIME_SCALE) -> LabCluster:
+        lab = start_lab(Path(root) if root else tmp_path / f"home{len(started)}", name, time_scale)
+        started.append(lab)
+        return lab
+
+    try:
+        yield start
+    finally:
+        for lab in reversed(started):
+            stop_lab(lab)
 
 
 @pytest.fixture(scope="module")

@@ -394,6 +394,7 @@ class Registry:
         body = dict(body)
         body["apiVersion"], body["kind"] = res.api_version, res.kind
         body["metadata"] = dict(meta or {})
+        _check_string_maps(res, body)
         return body
 
     def _check_namespace_for_create(self, res: ResourceDef, namespace: str, name: str) -> None:
@@ -701,6 +702,8 @@ class Registry:
         if not isinstance(patched, dict):
             raise ApiError(422, "Invalid", "the patch produced something that is not an object", {})
         patched = self._to_storage(res, patched)
+        if isinstance(patched.get("metadata"), dict):
+            _check_string_maps(res, patched)
         pmeta = patched.setdefault("metadata", {}) if isinstance(patched.get("metadata"), dict) else None
         if pmeta is None:
             raise E.bad_request("metadata must be an object")
@@ -1133,3 +1136,45 @@ def _merge_patch(target, patch):
         else:
             out[k] = _merge_patch(out.get(k), v)
     return out
+
+
+_GO_JSON_TYPES = {str: "string", int: "number", float: "number", bool: "bool", list: "array", dict: "object"}
+# Fields decoded as map[string]string (or []byte values) by the real server: the commonest type error
+# of a learner's YAML is an unquoted number in a ConfigMap's data.
+_STRING_MAPS = {
+    ("", "ConfigMap"): ("data", "binaryData"),
+    ("", "Secret"): ("data", "stringData"),
+}
+
+
+def _check_string_maps(res: ResourceDef, body: dict) -> None:
+    """400 as the server's JSON decoding answers for non-string values in string maps."""
+    meta = body.get("metadata") or {}
+    for name in ("name", "generateName", "namespace", "resourceVersion", "uid"):
+        if meta.get(name) is not None and not isinstance(meta[name], str):
+            _decode_error(res, "ObjectMeta", f"metadata.{name}", meta[name], "string")
+    for name in ("finalizers",):
+        value = meta.get(name)
+        if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+            _decode_error(res, "ObjectMeta", f"metadata.{name}", value, "[]string")
+    checks = [("ObjectMeta", "metadata", meta, ("labels", "annotations"))]
+    fields = _STRING_MAPS.get((res.group, res.kind))
+    if fields:
+        checks.append((res.kind, "", body, fields))
+    for struct, prefix, holder, names in checks:
+        for name in names:
+            value = holder.get(name)
+            path = f"{prefix}.{name}" if prefix else name
+            if value is None:
+                continue
+            if not isinstance(value, dict):
+                _decode_error(res, struct, path, value, "map[string]string")
+            for v in value.values():
+                if v is not None and not isinstance(v, str):
+                    _decode_error(res, struct, path, v, "string")
+
+
+def _decode_error(res: ResourceDef, struct: str, path: str, value, go_type: str) -> None:
+    got = _GO_JSON_TYPES.get(type(value), "value")
+    raise E.bad_request(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: json: cannot '
+                        f"unmarshal {got} into Go struct field {struct}.{path} of type {go_type}")

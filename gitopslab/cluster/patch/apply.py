@@ -36,7 +36,7 @@ def server_side_apply(live: dict | None, applied: dict, *, manager: str, force: 
     live_obj = mf.without_managed_fields(live)
     managers = mf.decode((live or {}).get("metadata", {}).get("managedFields")) or {}
     if live is not None and not managers:
-        managers = mf.record_update({}, mf.empty_object(api_version, kind), live_obj, schema,
+        managers = mf.record_update({}, {}, live_obj, schema,
                                     mf.identity(BEFORE_FIRST_APPLY, "Update", api_version), now)
     ident = mf.identity(manager, "Apply", api_version, subresource)
     applier = mf.manager_identifier(ident)
@@ -131,10 +131,12 @@ def _drop(obj: dict, path: tuple) -> dict:
 
 def _take_ownership(managers: dict, applier: str, live: dict, merged: dict, schema, force: bool,
                     subresource: str, manager: str) -> None:
-    changes = mf.scoped(typed.compare(live, merged, schema), subresource)
+    ident = managers[applier].identity
+    changes = mf.scoped(mf.compare_typed(live, merged, schema, ident["apiVersion"], merged.get("kind", "")),
+                        subresource)
     conflicts = mf.changed_by_others(managers, changes, applier)
     if conflicts and not force:
-        conflicts = _beyond_last_applied(conflicts, live, api_version=managers[applier].identity["apiVersion"],
+        conflicts = _beyond_last_applied(conflicts, live, api_version=ident["apiVersion"],
                                          schema=schema) if manager == "kubectl" else conflicts
         if conflicts:
             raise ApplyConflict(_conflict_list(managers, conflicts))

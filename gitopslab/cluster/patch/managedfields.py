@@ -109,6 +109,23 @@ def scoped(changes: typed.Comparison, subresource: str) -> typed.Comparison:
     return typed.Comparison(keep(changes.added), keep(changes.modified), keep(changes.removed))
 
 
+def compare_typed(before: dict, after: dict, schema, api_version: str, kind: str) -> typed.Comparison:
+    """Compare two objects as their typed forms would: the structs a typed
+    object always serialises are present on both sides."""
+    skeleton = empty_object(api_version, kind)
+    return typed.compare(_overlay(skeleton, before), _overlay(skeleton, after), schema)
+
+
+def _overlay(skeleton: dict, obj: dict) -> dict:
+    out = dict(obj)
+    for key, value in skeleton.items():
+        if key not in out:
+            out[key] = copy.deepcopy(value)
+        elif isinstance(value, dict) and isinstance(out[key], dict):
+            out[key] = _overlay(value, out[key])
+    return out
+
+
 def empty_object(api_version: str, kind: str) -> dict:
     """What an empty object of this kind serialises to: built-in kinds carry
     their non-omitempty structs, so creating one never "adds" them."""
@@ -176,7 +193,7 @@ def update_managed_fields(old: dict | None, new: dict, *, manager: str, api_vers
     if not managers and old is not None:
         return result  # objects never tracked stay untracked until first apply
     schema = schema_or_default(api_version, kind)
-    before = without_managed_fields(old) if old is not None else empty_object(api_version, kind)
+    before = without_managed_fields(old)
     return with_managed_fields(result, record_update(managers, before, result, schema,
                                                     identity(manager, "Update", api_version, subresource), now))
 
@@ -185,7 +202,7 @@ def record_update(managers: dict[str, Entry], before: dict, after: dict, schema,
                   now: str) -> dict[str, Entry]:
     """The Update bookkeeping shared with apply's "before-first-apply"."""
     try:
-        changes = typed.compare(before, after, schema)
+        changes = compare_typed(before, after, schema, ident["apiVersion"], after.get("kind", ""))
     except typed.SchemaError:
         return managers  # upstream logs and keeps the previous managedFields
     changes = scoped(changes, ident["subresource"])

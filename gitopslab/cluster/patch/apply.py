@@ -83,7 +83,7 @@ def _prune(merged: dict, managers: dict, applier: str, last: frozenset, schema) 
     owns it or something below it; then drop what pruning left empty."""
     owners = [e.fields for e in managers.values()]
     claimed = frozenset().union(*owners)
-    gone = [p for p in last if p not in claimed and not _claimed_below(p, claimed)]
+    gone = [p for p in last - claimed if not _claimed_below(p, claimed)]
     if not gone:
         return merged
     pruned = typed.remove(merged, gone, schema)

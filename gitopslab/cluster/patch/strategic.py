@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 
 from gitopslab.cluster.patch import schema as schemas
+from gitopslab.cluster.patch import smp_order
 from gitopslab.cluster.patch.errors import (
     BAD_PRIMITIVE_LIST, BAD_RETAIN_KEYS, BAD_SET_ELEMENT_ORDER, NO_LIST_OF_LISTS,
     PatchError, go_type, go_value)
@@ -177,9 +178,9 @@ def _merge_ordered_lists(original: dict, patch: dict, path: tuple, schema) -> No
             merged = live
         else:
             continue
-        in_order, server_only = _partition(merged, order, merge_key)
+        in_order, server_only = smp_order.partition(merged, order, merge_key)
         kind = _element_kind(live or [], patched or [])
-        original[key] = _normalize_order(in_order, server_only, order, live_view, merge_key, kind)
+        original[key] = smp_order.normalize_order(in_order, server_only, order, live_view, merge_key, kind)
         patch.pop(key, None)
 
 
@@ -187,7 +188,7 @@ def _validate_order(patch_list: list | None, order: list, merge_key: str | None)
     """The relative order of the patch list must agree with the directive."""
     if not order or not patch_list:
         return
-    items = _split_deletes(patch_list)[0] if merge_key else patch_list
+    items = smp_order.split_deletes(patch_list)[0] if merge_key else patch_list
     p = s = 0
     while p < len(items) and s < len(order):
         if isinstance(items[p], dict) and DIRECTIVE in items[p]:
@@ -208,7 +209,7 @@ def _same_key(left, right, merge_key: str | None) -> bool:
         if not isinstance(item, dict):
             raise PatchError.internal(f"expected a map[string]interface {{}}, but received a {go_type(item)}")
         if merge_key not in item:
-            raise _no_merge_key(item, merge_key)
+            raise smp_order.no_merge_key(item, merge_key)
     return left[merge_key] == right[merge_key]
 
 
@@ -232,7 +233,7 @@ def _merge_list(live: list, patched: list, path: tuple, schema, is_delete_list: 
     if kind != "map":
         if is_delete_list:
             return [v for v in live if v not in patched], live
-        merged = _deduplicate(live + patched)
+        merged = smp_order.deduplicate(live + patched)
     else:
         if not merge_key:
             raise PatchError.internal(f"cannot merge lists without merge key for {'.'.join(path)}")
@@ -240,38 +241,9 @@ def _merge_list(live: list, patched: list, path: tuple, schema, is_delete_list: 
         live, patched, deleted, replaced = _special_elements(live, patched, merge_key)
         merged = _merge_items(live, patched, merge_key, path + (schemas.ITEM,), schema)
         appended = [] if replaced else merged[len(live):]
-        view = _aliased_view(original, merge_key, deleted, appended)
-    in_patch, server_only = _partition(merged, patched, merge_key)
-    return _normalize_order(in_patch, server_only, patched, live, merge_key, kind), view
-
-
-def _aliased_view(live: list, merge_key: str, deleted: list, appended: list) -> list:
-    """What upstream's caller still sees of the live list after merging.
-
-    Go deletes list items in place (``append(s[:i], s[i+1:]...)``) and
-    appends new ones into the freed slots, in the backing array the caller
-    shares (the server's object comes from ToUnstructured, so capacity is
-    length). The caller then orders server-only items against this view,
-    which decides where they land next to added items.
-    """
-    backing, length = list(live), len(live)
-    for value in deleted:
-        while True:
-            index = next((i for i in range(length) if isinstance(backing[i], dict)
-                          and backing[i].get(merge_key, _ABSENT) == value), None)
-            if index is None:
-                break
-            backing[index:length - 1] = backing[index + 1:length]
-            length -= 1
-    for item in appended:
-        if length >= len(live):
-            break  # the append reallocated: the caller no longer sees it
-        backing[length] = item
-        length += 1
-    return backing
-
-
-_ABSENT = object()
+        view = smp_order.aliased_view(original, merge_key, deleted, appended)
+    in_patch, server_only = smp_order.partition(merged, patched, merge_key)
+    return smp_order.normalize_order(in_patch, server_only, patched, live, merge_key, kind), view
 
 
 def _special_elements(live: list, patched: list, merge_key: str) -> tuple[list, list, list, bool]:
@@ -287,7 +259,7 @@ def _special_elements(live: list, patched: list, merge_key: str) -> tuple[list, 
         directive = item[DIRECTIVE]
         if directive == "delete":
             if merge_key not in item:
-                raise _no_merge_key(item, merge_key)
+                raise smp_order.no_merge_key(item, merge_key)
             live = [v for v in _maps(live) if not (merge_key in v and v[merge_key] == item[merge_key])]
             deleted.append(item[merge_key])
         elif directive == "replace":
@@ -303,7 +275,7 @@ def _merge_items(live: list, patched: list, merge_key: str, item_path: tuple, sc
     live = list(live)  # the caller keeps the live order to sort by
     for item in patched:
         if merge_key not in item:
-            raise _no_merge_key(item, merge_key)
+            raise smp_order.no_merge_key(item, merge_key)
         for index, current in enumerate(_maps(live)):
             if merge_key in current and current[merge_key] == item[merge_key]:
                 live[index] = _merge_map(current, item, item_path, schema)
@@ -318,25 +290,6 @@ def _maps(items: list) -> list:
         if not isinstance(item, dict):
             raise PatchError.internal(f"value for key {index} is not a map")
     return items
-
-
-def _deduplicate(items: list) -> list:
-    """apimachinery's in-place deduplication (moves the last item into each
-    duplicate's slot); the order is fixed afterwards by normalisation."""
-    s = list(items)
-    last = len(s) - 1
-    i = 0
-    while i < last:
-        j = i + 1
-        while j <= last:
-            if s[i] == s[j]:
-                s[j] = s[last]
-                s = s[:last]
-                last -= 1
-                j -= 1
-            j += 1
-        i += 1
-    return s
 
 
 def _element_kind(*lists: list) -> str:
@@ -362,98 +315,6 @@ def _go_kind(value) -> str:
     if isinstance(value, list):
         return "slice"
     return go_type(value)
-
-
-def _no_merge_key(item: dict, merge_key: str) -> PatchError:
-    return PatchError.internal(f"map: {go_value(item)} does not contain declared merge key: {merge_key}")
-
-
-# --- ordering (normalizeElementOrder) --------------------------------------
-
-def _partition(items: list, by: list, merge_key: str | None) -> tuple[list, list]:
-    """Split items into those present in ``by`` and the others."""
-    present, absent = [], []
-    for item in items:
-        if merge_key:
-            if not isinstance(item, dict):
-                raise PatchError.internal(f"expected a map[string]interface {{}}, but received a {go_type(item)}")
-            if merge_key not in item:
-                raise _no_merge_key(item, merge_key)
-            found = any(isinstance(b, dict) and merge_key in b and b[merge_key] == item[merge_key] for b in by)
-        else:
-            found = item in by
-        (present if found else absent).append(item)
-    return present, absent
-
-
-def _normalize_order(patch_items: list, server_only: list, patch_order: list, server_order: list,
-                     merge_key: str | None, kind: str) -> list:
-    patch_items = _sort_by(patch_items, patch_order, merge_key, kind)
-    server_only = _sort_by(server_only, server_order, merge_key, kind)
-    return _merge_sorted(server_only, patch_items, server_order, merge_key, kind)
-
-
-def _sort_by(items: list, order: list, merge_key: str | None, kind: str) -> list:
-    deletes: list = []
-    if kind == "map":
-        for item in items + order:
-            if not isinstance(item, dict):
-                raise PatchError.internal(f"expected a map[string]interface {{}}, but received a {go_type(item)}")
-            if merge_key not in item:
-                raise _no_merge_key(item, merge_key)
-        items, deletes = _split_deletes(items)
-    items = list(items)
-    # sort.SliceStable on these few items is an insertion sort whose "less"
-    # is true whenever either item is missing from the order.
-    def less(a, b) -> bool:
-        ia, ib = _index(order, a, merge_key, kind), _index(order, b, merge_key, kind)
-        return ia < ib if ia >= 0 and ib >= 0 else True
-    for i in range(1, len(items)):
-        j = i
-        while j > 0 and less(items[j], items[j - 1]):
-            items[j], items[j - 1] = items[j - 1], items[j]
-            j -= 1
-    return items + deletes
-
-
-def _split_deletes(items: list) -> tuple[list, list]:
-    keep, delete = [], []
-    for item in items:
-        if not isinstance(item, dict):
-            raise PatchError.internal(f"expected a map[string]interface {{}}, but received a {go_type(item)}")
-        (delete if item.get(DIRECTIVE) == "delete" else keep).append(item)
-    return keep, delete
-
-
-def _merge_sorted(left: list, right: list, server_order: list, merge_key: str | None, kind: str) -> list:
-    """Interleave server-only items (left) into patch items (right): a left
-    item goes first only when both are in the live order and it comes first."""
-    out, i, j = [], 0, 0
-    while i < len(left) or j < len(right):
-        if i >= len(left):
-            out.append(right[j]); j += 1
-        elif j >= len(right):
-            out.append(left[i]); i += 1
-        else:
-            li = _index(server_order, left[i], merge_key, kind)
-            ri = _index(server_order, right[j], merge_key, kind)
-            if li >= 0 and ri >= 0 and li < ri:
-                out.append(left[i]); i += 1
-            else:
-                out.append(right[j]); j += 1
-    return out
-
-
-def _index(items: list, value, merge_key: str | None, kind: str) -> int:
-    def key_of(item):
-        if kind == "map":
-            return item.get(merge_key) if isinstance(item, dict) else None
-        return item
-    wanted = key_of(value)
-    for index, item in enumerate(items):
-        if key_of(item) == wanted:
-            return index
-    return -1
 
 
 def _json_kind(value) -> str:

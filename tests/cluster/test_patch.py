@@ -173,3 +173,41 @@ def test_table_agrees_with_k8s_api_markers(fragment, package, struct):
             assert isinstance(rule, schemas.MapRule) and rule.ssa_atomic, f"{struct}.{name}"
         else:
             assert not isinstance(rule, schemas.ListRule) or rule.ssa == "atomic", f"{struct}.{name}"
+
+
+def test_errors_become_status_bodies():
+    """Do patch errors carry the Status the API server answers with?"""
+    live = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}}
+    created = update_managed_fields(None, live, manager="kubectl-edit", api_version="v1", kind="ConfigMap",
+                                    now=DEFAULT_NOW)
+    with pytest.raises(ApplyConflict) as info:
+        server_side_apply(created, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+                                    "data": {"a": "2"}},
+                          manager="argocd-controller", force=False, api_version="v1", kind="ConfigMap",
+                          now=DEFAULT_NOW)
+    assert info.value.status() == {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": 'Apply failed with 1 conflict: conflict with "kubectl-edit" using v1: .data.a',
+        "reason": "Conflict", "code": 409,
+        "details": {"causes": [{"reason": "FieldManagerConflict",
+                                "message": 'conflict with "kubectl-edit" using v1', "field": ".data.a"}]},
+    }
+    with pytest.raises(PatchError) as info:
+        json_patch(live, [{"op": "test", "path": "/data/a", "value": "2"}])
+    assert info.value.status()["code"] == 422 and info.value.status()["reason"] == "Invalid"
+
+
+def test_more_than_ten_updaters_fold_into_ancient_changes():
+    """Do the oldest Update entries fold into "ancient-changes" past ten managers?"""
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {}}
+    for i in range(12):
+        new = copy.deepcopy(obj)
+        new["data"][f"k{i}"] = "v"
+        obj = update_managed_fields(obj if i else None, new, manager=f"writer-{i:02d}", api_version="v1",
+                                    kind="ConfigMap", now=f"2026-03-01T10:{i:02d}:00Z")
+    managers = [(e["manager"], e.get("time")) for e in obj["metadata"]["managedFields"]]
+    assert len(managers) == 10
+    assert managers[0] == ("ancient-changes", "2026-03-01T10:02:00Z")
+    ancient = obj["metadata"]["managedFields"][0]["fieldsV1"]["f:data"]
+    assert set(ancient) == {".", "f:k0", "f:k1", "f:k2"}  # writer-00 created data
+    assert [m for m, _ in managers[1:]] == [f"writer-{i:02d}" for i in range(3, 12)]

@@ -194,8 +194,41 @@ def update_managed_fields(old: dict | None, new: dict, *, manager: str, api_vers
         return result  # objects never tracked stay untracked until first apply
     schema = schema_or_default(api_version, kind)
     before = without_managed_fields(old)
-    return with_managed_fields(result, record_update(managers, before, result, schema,
-                                                    identity(manager, "Update", api_version, subresource), now))
+    managers = record_update(managers, before, result, schema, identity(manager, "Update", api_version, subresource),
+                             now)
+    return with_managed_fields(result, cap_update_managers(managers))
+
+
+MAX_UPDATE_MANAGERS = 10
+ANCIENT_CHANGES = "ancient-changes"
+
+
+def cap_update_managers(managers: dict[str, Entry]) -> dict[str, Entry]:
+    """Beyond ten Update entries, the oldest are folded, per apiVersion, into
+    an ``ancient-changes`` entry (capmanagers.go)."""
+    updaters = [key for key, entry in managers.items() if not entry.applied]
+    if len(updaters) <= MAX_UPDATE_MANAGERS:
+        return managers
+    updaters.sort(key=lambda key: (managers[key].time or "", key))
+    first_of_version: dict[str, str] = {}
+    count = len(updaters)
+    for key in updaters:
+        if count <= MAX_UPDATE_MANAGERS:
+            break
+        entry = managers[key]
+        version = entry.identity["apiVersion"]
+        bucket_ident = identity(ANCIENT_CHANGES, "Update", version)
+        bucket = manager_identifier(bucket_ident)
+        if version not in first_of_version:
+            first_of_version[version] = key
+            continue
+        if bucket not in managers:
+            first = managers.pop(first_of_version[version])
+            managers[bucket] = Entry(bucket_ident, first.fields, first.time)
+        managers[bucket] = Entry(bucket_ident, managers[bucket].fields | entry.fields, entry.time)
+        del managers[key]
+        count -= 1
+    return managers
 
 
 def record_update(managers: dict[str, Entry], before: dict, after: dict, schema, ident: dict,

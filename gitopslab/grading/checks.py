@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import re
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import yaml
 from kubernetes.client.exceptions import ApiException
 
 from gitopslab.lab.apps import ARGOCD_NAMESPACE, app_state, get_application
+from gitopslab.lab.network import http_get, node_address
 from gitopslab.lab.session import Lab
 
 APP_NAME = "quote-app"
@@ -80,6 +78,8 @@ def app_source(lab: Lab, repo_url: str | None = None, name: str = APP_NAME) -> R
     problems = []
     if repo_url and not _same_repo(src.get("repoURL", ""), repo_url):
         problems.append(f"repoURL vaut « {src.get('repoURL')} » au lieu de votre dépôt « {repo_url} »")
+    elif not src.get("repoURL"):
+        problems.append("repoURL est vide")
     if (src.get("path") or "").strip("/") != "k8s":
         problems.append(f"path vaut « {src.get('path')} » au lieu de « k8s »")
     auto = (spec.get("syncPolicy") or {}).get("automated")
@@ -112,26 +112,31 @@ def synced_healthy(lab: Lab, name: str = APP_NAME) -> Result:
 
 # --- criterion 4 -----------------------------------------------------------
 def _repo_credentials(lab: Lab, repo_url: str) -> tuple[str, str] | None:
-    """Username/password of the Argo CD repository Secret matching ``repo_url``, as Argo CD finds it."""
+    """Username/password Argo CD would use for ``repo_url``: its repository Secret, else a matching repo-creds."""
     import base64
 
-    secrets = lab.core.list_namespaced_secret(
-        ARGOCD_NAMESPACE, label_selector="argocd.argoproj.io/secret-type=repository").items
-    for s in secrets:
-        data = {k: base64.b64decode(v).decode() for k, v in (s.data or {}).items()}
+    def secrets_of(kind: str) -> list[dict]:
+        items = lab.core.list_namespaced_secret(
+            ARGOCD_NAMESPACE, label_selector=f"argocd.argoproj.io/secret-type={kind}").items
+        return [{k: base64.b64decode(v).decode(errors="replace") for k, v in (s.data or {}).items()} for s in items]
+
+    for data in secrets_of("repository"):
         if _same_repo(data.get("url", ""), repo_url) and data.get("password"):
             return data.get("username", "git"), data["password"]
+    templates = [d for d in secrets_of("repo-creds") if d.get("password")
+                 and repo_url.lower().startswith(d.get("url", "\0").lower())]
+    if templates:
+        best = max(templates, key=lambda d: len(d["url"]))
+        return best.get("username", "git"), best["password"]
     return None
 
 
-def _authenticated_url(repo_url: str, creds: tuple[str, str] | None) -> str:
-    if not creds or not repo_url.startswith(("http://", "https://")):
-        return repo_url
-    parts = urlsplit(repo_url)
-    netloc = f"{quote(creds[0], safe='')}:{quote(creds[1], safe='')}@{parts.hostname}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+def _clone(repo_url: str, creds: tuple[str, str] | None, dest: str):
+    """Clone as Argo CD would, with the repository Secret's credentials (through GIT_ASKPASS)."""
+    from gitopslab.lab.repos import clone
+
+    username, password = creds if creds else ("", "")
+    return clone(repo_url, dest, username=username, password=password)
 
 
 def _container_ports(manifest_text: str) -> set[int]:
@@ -165,17 +170,18 @@ def find_fix_commit(repo) -> str | None:
     return None
 
 
-def fix_commit(lab: Lab, name: str = APP_NAME) -> Result:
+def fix_commit(lab: Lab, repo_url: str | None = None, name: str = APP_NAME) -> Result:
+    """The learner's repository holds the fixing commit, and the app's synced revision includes it."""
     import git
 
     app = get_application(lab, name)
     if app is None:
         return Result(False, "application absente", "Créez d'abord l'Application quote-app.")
-    repo_url = ((app.get("spec") or {}).get("source") or {}).get("repoURL", "")
+    repo_url = repo_url or ((app.get("spec") or {}).get("source") or {}).get("repoURL", "")
     revision = ((app.get("status") or {}).get("sync") or {}).get("revision", "")
     with tempfile.TemporaryDirectory(prefix="gitopslab-grade-") as tmp:
         try:
-            repo = git.Repo.clone_from(_authenticated_url(repo_url, _repo_credentials(lab, repo_url)), tmp)
+            repo = _clone(repo_url, _repo_credentials(lab, repo_url), tmp)
         except git.GitCommandError:
             return Result(False, f"impossible de cloner {repo_url}",
                           "Vérifiez l'URL du dépôt et le Secret de dépôt d'Argo CD (url, username, password).")
@@ -197,14 +203,6 @@ def fix_commit(lab: Lab, name: str = APP_NAME) -> Result:
 
 
 # --- criterion 5 -----------------------------------------------------------
-def _node_address(lab: Lab) -> str:
-    for node in lab.core.list_node().items:
-        for addr in node.status.addresses or []:
-            if addr.type == "InternalIP":
-                return addr.address
-    return "127.0.0.1"
-
-
 def _app_node_ports(lab: Lab, app: dict) -> list[int]:
     ports = []
     for r in (app.get("status") or {}).get("resources") or []:
@@ -218,12 +216,12 @@ def _app_node_ports(lab: Lab, app: dict) -> list[int]:
     return ports
 
 
-def fetch_quote(url: str, timeout: float = 5) -> str | None:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.read().decode("utf-8", "replace")
-    except (urllib.error.URLError, OSError, ValueError):
-        return None
+def serves_a_quote(body: str | None) -> bool:
+    """The page of the app: its title and one of its quotes (pure)."""
+    if not body or "Quote of the Day" not in body:
+        return False
+    text = body.replace("&#39;", "'").replace("&#x27;", "'")
+    return any(q in text for q in QUOTES)
 
 
 def quote_served(lab: Lab, name: str = APP_NAME) -> Result:
@@ -234,10 +232,9 @@ def quote_served(lab: Lab, name: str = APP_NAME) -> Result:
     if not ports:
         return Result(False, "aucun Service NodePort dans les ressources de l'application",
                       "Ajoutez k8s/service.yaml de type NodePort (port 5000 vers le conteneur) et poussez.")
-    host = _node_address(lab)
+    host = node_address(lab)
     for port in ports:
-        body = fetch_quote(f"http://{host}:{port}/")
-        if body and "Quote of the Day" in body and any(q in body.replace("&#39;", "'") for q in QUOTES):
+        if serves_a_quote(http_get(f"http://{host}:{port}/")):
             return Result(True, f"http://{host}:{port}/ sert une citation")
     return Result(False, f"pas de citation sur http://{host}:{ports[0]}/",
                   "Vérifiez que le Service sélectionne les pods (app: quote-app) et vise le port 5000, "
@@ -270,12 +267,12 @@ def run_all(lab: Lab, repo_url: str | None = None) -> dict[str, Result]:
         "app_exists": app_exists(lab),
         "app_source": app_source(lab, repo_url),
         "synced_healthy": synced_healthy(lab),
-        "fix_commit": fix_commit(lab),
+        "fix_commit": fix_commit(lab, repo_url),
         "quote_served": quote_served(lab),
     }
 
 
-def verifier(lab: Lab, repo_url: str | None = None) -> bool:
+def verifier(lab: Lab, repo_url: str | None = None, *, user: str | None = None) -> bool:
     """Print every success criterion with ✅/❌ and, for ❌, a hint in French."""
     results = run_all(lab, repo_url)
     for crit in CRITERIA:
@@ -286,3 +283,14 @@ def verifier(lab: Lab, repo_url: str | None = None) -> bool:
     passed = sum(r.ok for r in results.values())
     print(f"\n{passed}/{len(results)} critères remplis.")
     return passed == len(results)
+
+
+def require(result: Result, title: str = "") -> None:
+    """For nbgrader test cells: pass silently, or fail with the French detail and hint."""
+    if result.ok:
+        print(f"✅ {title or result.detail}")
+        return
+    message = f"{title + ' — ' if title else ''}{result.detail}"
+    if result.hint:
+        message += f"\n💡 {result.hint}"
+    raise AssertionError(message)

@@ -20,6 +20,7 @@ class Lab:
     context: str
     embedded: bool
     api: client.ApiClient = field(repr=False)
+    home: Home | None = None   # the lab's home (None on a real cluster)
 
     @property
     def core(self) -> client.CoreV1Api:
@@ -46,6 +47,14 @@ class Lab:
         return out
 
 
+def _use_lab_git(home: Home) -> None:
+    try:
+        from gitopslab.gitserver import gitconfig
+    except ImportError:
+        return
+    gitconfig.apply(home)
+
+
 def _real_kubeconfig(home: Home) -> Path | None:
     """A KUBECONFIG that is not the lab's own means: use that (real) cluster."""
     env = os.environ.get("KUBECONFIG")
@@ -57,8 +66,24 @@ def _real_kubeconfig(home: Home) -> Path | None:
     return path
 
 
+def env_time_scale() -> float | None:
+    """``GITOPSLAB_TIME_SCALE`` (tests and grading accelerate the lab clock with it), if set and valid."""
+    raw = os.environ.get("GITOPSLAB_TIME_SCALE", "").strip()
+    try:
+        value = float(raw) if raw else None
+    except ValueError:
+        return None
+    return value if value and value > 0 else None
+
+
 def connect(cluster: str = DEFAULT_CLUSTER, *, time_scale: float | None = None, quiet: bool = False) -> Lab:
-    """Connect to ``cluster``: starts the embedded lab cluster if needed, or uses KUBECONFIG's cluster."""
+    """Connect to ``cluster``: starts the embedded lab cluster if needed, or uses KUBECONFIG's cluster.
+
+    The lab clock runs at ``time_scale``, else ``GITOPSLAB_TIME_SCALE``, else
+    as the running cluster already does. The notebook's process also gets the
+    lab's Git configuration, so ``git`` and GitPython reach the lab Git server
+    for the course's ``https://github.com/…`` URLs.
+    """
     home = Home.current()
     real = _real_kubeconfig(home)
     if real is not None:
@@ -72,8 +97,9 @@ def connect(cluster: str = DEFAULT_CLUSTER, *, time_scale: float | None = None, 
 
     from gitopslab.cluster import lifecycle
 
-    lifecycle.up(home.ensure(), cluster, time_scale=time_scale)
+    lifecycle.up(home.ensure(), cluster, time_scale=time_scale if time_scale is not None else env_time_scale())
+    _use_lab_git(home)
     api = config.new_client_from_config(config_file=str(home.kubeconfig), context=cluster)
     if not quiet:
         print(f"Cluster de labo « {cluster} » prêt (kubeconfig : {home.kubeconfig})")
-    return Lab(home.kubeconfig, cluster, True, api)
+    return Lab(home.kubeconfig, cluster, True, api, home)

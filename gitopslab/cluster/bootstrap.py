@@ -12,9 +12,11 @@ import os
 import platform
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 from gitopslab.cluster.errors import ApiError
 from gitopslab.cluster.registry import Registry, WriteOptions, rfc3339
+from gitopslab.home import DEFAULT_NODE_IP, ClusterPaths
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +94,11 @@ def node_conditions(now: str, previous: list | None = None) -> list[dict]:
     ]
 
 
-def node_object(name: str, now: str, data_dir: str = "/") -> dict:
+def node_addresses(name: str, node_ip: str) -> list[dict]:
+    return [{"type": "InternalIP", "address": node_ip}, {"type": "Hostname", "address": name}]
+
+
+def node_object(name: str, now: str, data_dir: str = "/", node_ip: str = DEFAULT_NODE_IP) -> dict:
     version = k8s_version()
     cpu = str(os.cpu_count() or 2)
     mem_ki = _memory_ki()
@@ -115,13 +121,13 @@ def node_object(name: str, now: str, data_dir: str = "/") -> dict:
             "annotations": {
                 "node.alpha.kubernetes.io/ttl": "0",
                 "volumes.kubernetes.io/controller-managed-attach-detach": "true",
-                "k3s.io/internal-ip": "127.0.0.1",
+                "k3s.io/internal-ip": node_ip,
                 "k3s.io/hostname": name,
             },
         },
         "spec": {"podCIDR": POD_CIDR, "podCIDRs": [POD_CIDR], "providerID": f"k3s://{name}"},
         "status": {
-            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}, {"type": "Hostname", "address": name}],
+            "addresses": node_addresses(name, node_ip),
             "allocatable": allocatable,
             "capacity": capacity,
             "conditions": node_conditions(now),
@@ -178,7 +184,7 @@ def bootstrap(registry: Registry, *, node_name: str, api_port: int, ca_pem: str 
     for ns in SYSTEM_NAMESPACES:
         seed_namespace(registry, ns, ca_pem)
     _ensure_kubernetes_service(registry, api_port)
-    _ensure_node(registry, node_name, now, data_dir)
+    _ensure_node(registry, node_name, now, data_dir, ClusterPaths(Path(data_dir)).node_ip())
 
 
 def _ensure_kubernetes_service(registry: Registry, api_port: int) -> None:
@@ -205,13 +211,14 @@ def _ensure_kubernetes_service(registry: Registry, api_port: int) -> None:
                        WriteOptions(default_manager=BOOTSTRAP_MANAGER))
 
 
-def _ensure_node(registry: Registry, node_name: str, now: str, data_dir: str) -> None:
+def _ensure_node(registry: Registry, node_name: str, now: str, data_dir: str, node_ip: str) -> None:
     res = registry.kinds.by_kind("v1", "Node")
     current = registry.store.get(res.storage_key, "", node_name)
     if current is None:
-        _ensure(registry, node_object(node_name, now, data_dir))
+        _ensure(registry, node_object(node_name, now, data_dir, node_ip))
         return
     status = current.copy().get("status") or {}
+    status["addresses"] = node_addresses(node_name, node_ip)
     status["conditions"] = node_conditions(now, status.get("conditions"))
     status.setdefault("nodeInfo", {})["bootID"] = str(uuid.uuid4())
     registry.patch(res, None, node_name, "merge", {"status": status}, WriteOptions(default_manager=BOOTSTRAP_MANAGER),

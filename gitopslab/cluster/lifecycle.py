@@ -269,6 +269,7 @@ def up(home: Home | Path | str | None = None, cluster: str = DEFAULT_CLUSTER,
             _ensure_token(paths)
             tls.ensure_certificate(paths)
             paths.time_scale_file.write_text(f"{scale}\n")
+            h.assign_node_ip(cluster)
             pid = _spawn(h, paths, cluster, scale)
             _wait_ready(paths, pid, timeout)
         write_kubeconfig(h)

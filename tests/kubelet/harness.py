@@ -36,23 +36,19 @@ class FakeImage:
 
 
 class FakeImageStore:
-    """``ImageStore.resolve`` over a fixed set of images; pulls are remembered."""
+    """``ImageStore.resolve``/``image`` over a fixed set of images, all pullable."""
 
     def __init__(self, images: list[FakeImage]):
         from gitopslab.registry.refs import normalize_ref
 
         self._norm = normalize_ref
         self.images = {normalize_ref(i.ref): i for i in images}
-        self.pulled: set[str] = set()
 
     def resolve(self, ref: str, *, pulled_only: bool = True):
-        key = self._norm(ref)
-        if pulled_only and key not in self.pulled:
-            return None
-        return self.images.get(key)
+        return self.images.get(self._norm(ref))
 
-    def mark_pulled(self, ref: str) -> None:
-        self.pulled.add(self._norm(ref))
+    def image(self, ref: str, digest: str):
+        return self.images[self._norm(ref)]
 
 
 def catalog_images() -> list[FakeImage]:

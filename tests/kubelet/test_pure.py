@@ -1,4 +1,5 @@
 """Pure kubelet and runtime logic, table-driven where the cases are data."""
+import ipaddress
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from gitopslab.cluster.kubelet.envvars import ConfigError, PodFacts, build_env, 
 from gitopslab.cluster.kubelet.images import default_pull_policy, image_id, pull_error_message
 from gitopslab.cluster.kubelet.status import pod_conditions, pod_phase, qos_class
 from gitopslab.cluster.runtime.container import container_argv
+from gitopslab.cluster.runtime import network
 from gitopslab.cluster.runtime.network import PodNetwork, container_port, target_port
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -143,14 +145,34 @@ def test_low_ports_are_mapped_consistently():
     assert container_port(20080) == 80
 
 
-def test_pod_ips_are_stable_and_not_reused_at_once(tmp_path):
+def _next_ip(ip: str, step: int = 1) -> str:
+    return str(ipaddress.ip_address(ip) + step)
+
+
+def test_pod_ips_are_stable_and_not_reused_at_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(network, "addresses_in_use", lambda: set())
     net = PodNetwork(tmp_path / "net.json")
     a, b = net.allocate("a"), net.allocate("b")
-    assert (a, b) == ("127.42.0.2", "127.42.0.3")
+    assert ipaddress.ip_address(a) in network.POD_CIDR and b == _next_ip(a)
     net.release("a")
     c = net.allocate("c")
-    assert c == "127.42.0.4"
+    assert c == _next_ip(b)
     again = PodNetwork(tmp_path / "net.json")
     assert again.ip_of("b") == b and again.ip_of("c") == c and again.ip_of("a") is None
     again.retain_only({"c"})
     assert again.allocations() == {"c": c}
+
+
+def test_each_cluster_starts_elsewhere_and_skips_addresses_in_use(tmp_path, monkeypatch):
+    first = PodNetwork(tmp_path / "prod" / "net.json").allocate("x")
+    other = PodNetwork(tmp_path / "staging" / "net.json").allocate("x")
+    assert first != other
+    # another lab already listens on the next two addresses this cluster would hand out
+    net = PodNetwork(tmp_path / "prod" / "net.json")
+    monkeypatch.setattr(network, "addresses_in_use", lambda: {_next_ip(first), _next_ip(first, 2)})
+    assert net.allocate("y") == _next_ip(first, 3)
+
+
+@pytest.mark.parametrize("field,ip", [("0100007F:1F90", "127.0.0.1"), ("02002A7F:4E20", "127.42.0.2")])
+def test_proc_net_addresses(field, ip):
+    assert network.decode_proc_address(field) == ip

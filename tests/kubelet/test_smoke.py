@@ -21,7 +21,15 @@ def test_nginx_pod_runs_and_serves(tmp_path):
             return pod if conds.get("Ready") == "True" else None
 
         pod = await lab.wait_for(ready, what="web Ready")
-        status, body = await http_get(pod["status"]["podIP"], target_port(80), "/")
+
+        async def served():
+            # Ready comes with the start (no readiness probe); nginx listens a moment later
+            try:
+                return await http_get(pod["status"]["podIP"], target_port(80), "/")
+            except OSError:
+                return None
+
+        status, body = await lab.wait_for(served, timeout=5, what="nginx serving")
         return pod, status, body, await lab.messages("web")
 
     pod, status, body, events = run_lab(scenario, tmp_path)

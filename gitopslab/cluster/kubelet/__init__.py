@@ -88,19 +88,19 @@ def service_env_vars(services: list[dict]) -> dict[str, str]:
 
 
 class Kubelet:
-    def __init__(self, ctx: DaemonContext, *, images=None, host_ip: str = "127.0.0.1"):
+    def __init__(self, ctx: DaemonContext, *, images=None, host_ip: str | None = None):
         self.ctx = ctx
         self.client = ctx.client
         self.clock = ctx.clock
         self.node_name = ctx.node_name
-        self.host_ip = host_ip
+        self.host_ip = host_ip or ctx.paths.node_ip()
         ctx.paths.root.mkdir(parents=True, exist_ok=True)
         self.network: PodNetwork = ctx.extras.setdefault("pod_network", PodNetwork(ctx.paths.root / "pod-network.json"))
         self.services_file = ctx.paths.root / "services.json"
         self.services: ServiceDirectory = ctx.extras.setdefault(
             "services", ServiceDirectory(ctx.client, self.services_file))
         self.pv_root = ctx.paths.root / "volumes"
-        self.images = images or ImageService(ctx.home, ctx.clock)
+        self.images = images or ImageService(ctx.home, ctx.clock, cache_file=ctx.paths.root / "images.json")
         self.recorder = EventRecorder(ctx.client, "kubelet", self.node_name)
         self.crash_backoff = Backoff()
         self.pull_backoff = Backoff()
@@ -211,7 +211,7 @@ async def run(ctx: DaemonContext) -> None:
     from gitopslab.cluster.nodeport import NodePortProxy
 
     kubelet = Kubelet(ctx)
-    proxy = NodePortProxy(kubelet.services)
+    proxy = NodePortProxy(kubelet.services, host=kubelet.host_ip)
     ctx.extras["kubelet"] = kubelet
     proxy_task = asyncio.create_task(proxy.run(), name="nodeport proxy")
     try:

@@ -6,8 +6,11 @@ message containerd (k3s) gives for the same reference.
 """
 from __future__ import annotations
 
+import json
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from gitopslab.home import Home, LabClock
@@ -95,11 +98,47 @@ def default_pull_policy(ref: str) -> str:
     return "Always" if parsed.tag == "latest" and parsed.digest is None else "IfNotPresent"
 
 
+class NodeImageCache:
+    """What this node has pulled: normalised reference -> digest, kept across daemon restarts.
+
+    As containerd's image store: a tag pulled once keeps the digest it had
+    then, even if the registry's tag moves on (``IfNotPresent`` runs it).
+    """
+
+    def __init__(self, state_file: Path | None):
+        self.state_file = state_file
+        self._refs: dict[str, str] = {}
+        if state_file is not None:
+            try:
+                self._refs = dict(json.loads(state_file.read_text()).get("images", {}))
+            except (OSError, ValueError):
+                pass
+
+    def digest(self, ref: str) -> str | None:
+        return self._refs.get(normalized(ref))
+
+    def add(self, ref: str, digest: str) -> None:
+        self._refs[normalized(ref)] = digest
+        if self.state_file is not None:
+            self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.state_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"images": self._refs}, indent=1))
+            os.replace(tmp, self.state_file)
+
+
 class ImageService:
-    def __init__(self, home: Home, clock: LabClock, store: Any = None):
+    """The node's images: pulled from the lab registry (catalog and pushed images) into its cache.
+
+    An image built but never pushed cannot be pulled, as on a real node;
+    ``imagePullPolicy: Never`` also accepts images of the local engine
+    (side-loaded, like ``k3s ctr images import``).
+    """
+
+    def __init__(self, home: Home, clock: LabClock, store: Any = None, cache_file: Path | None = None):
         self.clock = clock
         self.home = home
         self._store = store
+        self.cache = NodeImageCache(cache_file)
 
     @property
     def store(self):
@@ -109,19 +148,30 @@ class ImageService:
             self._store = ImageStore(self.home)
         return self._store
 
-    def present(self, ref: str):
-        return self.store.resolve(ref, pulled_only=True)
+    def present(self, ref: str, policy: str = "IfNotPresent"):
+        """The image of ``ref`` already on the node, or None."""
+        digest = self.cache.digest(ref)
+        if digest is not None:
+            try:
+                return self.store.image(normalized(ref), digest)
+            except (OSError, KeyError, ValueError):
+                return None  # its files are gone (image removed): pull again
+        if policy == "Never":
+            return self.store.resolve(ref, pulled_only=False)
+        return None
 
     def _pullable(self, ref: str):
-        return self.store.resolve(ref, pulled_only=False)
+        return self.store.resolve(ref, pulled_only=True)
 
     def _repository_exists(self, ref: str) -> bool:
+        from gitopslab.registry import catalog
+
         parsed = parse_ref(ref)
-        for tag in ("latest", "stable", "alpine"):
-            if self._pullable(str(parsed.with_tag(tag))) is not None:
-                return True
-        checker = getattr(self.store, "repository_exists", None)
-        return bool(checker and checker(str(parsed)))
+        if catalog.is_known_repository(str(parsed)):
+            return True
+        remote = getattr(self.store, "remote_index", None)
+        tags = (remote() if remote else {}).get("tags", {})
+        return any(parse_ref(t).name == parsed.name for t in tags)
 
     async def pull(self, ref: str) -> Pulled:
         started = time.monotonic()
@@ -130,11 +180,9 @@ class ImageService:
             await self.clock.sleep(MIN_PULL_SECONDS)
             raise PullError(pull_error_message(ref, self._repository_exists(ref)))
         size = image_size(image)
-        already = self.present(ref) is not None
+        already = self.cache.digest(ref) == image.digest
         seconds = MIN_PULL_SECONDS if already else max(MIN_PULL_SECONDS, size / PULL_BYTES_PER_SECOND)
         await self.clock.sleep(seconds)
-        mark = getattr(self.store, "mark_pulled", None)
-        if mark is not None:
-            mark(ref)
+        self.cache.add(ref, image.digest)
         real = time.monotonic() - started
         return Pulled(image, max(seconds, real * self.clock.scale), size)

@@ -430,7 +430,7 @@ class PodWorker:
             await self.k.clock.sleep(CONFIG_RETRY_SECONDS)
             return None
         policy = c.get("imagePullPolicy") or default_pull_policy(ref)
-        present = images.present(ref)
+        present = images.present(ref, policy)
         if present is not None and policy != "Always":
             await self.event("Normal", M.PULLED, M.already_present(ref), name, init)
             return present

@@ -10,6 +10,11 @@ Probes, Services, NodePorts and the process hook all go through
 
 Allocations are persisted (JSON next to the store) so a daemon restart keeps
 every pod's IP; an IP is released when its pod is deleted.
+
+The loopback is shared by every lab on the machine (prod and staging, two
+learners on one JupyterHub, graded submissions side by side), so each
+cluster starts its search at its own place in the range and skips any
+address the kernel already has a socket on.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import ipaddress
 import json
 import os
 import threading
+import zlib
 from pathlib import Path
 
 POD_CIDR = ipaddress.ip_network("127.42.0.0/16")
@@ -37,6 +43,33 @@ def container_port(host_port: int) -> int:
     return host_port
 
 
+def addresses_in_use(tables: tuple[str, ...] = ("/proc/net/tcp", "/proc/net/udp")) -> set[str]:
+    """IPv4 addresses some socket of this host is bound to (any lab, any process)."""
+    used = set()
+    for table in tables:
+        try:
+            lines = open(table, encoding="ascii").read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 1:
+                used.add(decode_proc_address(fields[1]))
+    return used
+
+
+def decode_proc_address(field: str) -> str:
+    """``0100007F:1F90`` (as /proc/net/tcp prints it, little-endian) -> ``127.0.0.1``."""
+    packed = bytes.fromhex(field.partition(":")[0])
+    return str(ipaddress.IPv4Address(packed[::-1]))
+
+
+def start_offset(state_file: Path) -> int:
+    """Where this cluster starts looking in the range (stable for a cluster folder)."""
+    key = str(Path(state_file).resolve()).encode()
+    return 2 + zlib.crc32(key) % (POD_CIDR.num_addresses - 3)
+
+
 def is_pod_ip(ip: str) -> bool:
     try:
         return ipaddress.ip_address(ip) in POD_CIDR
@@ -47,17 +80,17 @@ def is_pod_ip(ip: str) -> bool:
 class PodNetwork:
     """Allocates one IP per pod UID, stable across daemon restarts.
 
-    ``.0`` and ``.1`` of the range are skipped (network and gateway, as a CNI
-    bridge would keep them), so the first pod gets 127.42.0.2. Like the
-    host-local IPAM, the search resumes after the last address handed out,
-    so a freed IP is not reused at once.
+    ``.0`` and ``.1`` of the range are never handed out (network and
+    gateway, as a CNI bridge would keep them). Like the host-local IPAM, the
+    search resumes after the last address handed out, so a freed IP is not
+    reused at once; the first search starts at ``start_offset``.
     """
 
     def __init__(self, state_file: Path):
         self.state_file = Path(state_file)
         self._lock = threading.Lock()
         self._by_uid: dict[str, str] = {}
-        self._last = 1
+        self._last = start_offset(self.state_file) - 1
         self._load()
 
     def _load(self) -> None:
@@ -66,7 +99,7 @@ class PodNetwork:
         except (OSError, ValueError):
             return
         self._by_uid = {str(k): str(v) for k, v in data.get("allocations", {}).items()}
-        self._last = int(data.get("last", 1))
+        self._last = int(data.get("last", self._last))
 
     def _save(self) -> None:
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +115,7 @@ class PodNetwork:
         with self._lock:
             if uid in self._by_uid:
                 return self._by_uid[uid]
-            used = set(self._by_uid.values())
+            used = set(self._by_uid.values()) | addresses_in_use()
             size = POD_CIDR.num_addresses - 3  # usable offsets 2 .. num-2
             for step in range(size):
                 offset = 2 + (self._last - 2 + 1 + step) % size

@@ -136,6 +136,7 @@ class ProcessContainer(Container):
             "GITOPSLAB_POD_IP": cfg.pod_ip,
             "GITOPSLAB_PORT_OFFSET": str(LOW_PORT_OFFSET),
             "GITOPSLAB_NAMESPACE": cfg.namespace,
+            "GITOPSLAB_HOSTNAME": cfg.env.get("HOSTNAME") or cfg.pod_name,
             "GITOPSLAB_ROOTFS": str(self.view.rootfs or ""),
             "GITOPSLAB_PATH_MAP": self.view.as_env(),
             "GITOPSLAB_SERVICES": str(cfg.services_file or ""),

@@ -27,6 +27,7 @@ _OFFSET = int(os.environ.get("GITOPSLAB_PORT_OFFSET", "20000") or 20000)
 _NAMESPACE = os.environ.get("GITOPSLAB_NAMESPACE", "default")
 _ROOTFS = os.environ.get("GITOPSLAB_ROOTFS", "")
 _SERVICES_FILE = os.environ.get("GITOPSLAB_SERVICES", "")
+_HOSTNAME = os.environ.get("GITOPSLAB_HOSTNAME", "")
 try:
     _PATH_MAP = sorted(json.loads(os.environ.get("GITOPSLAB_PATH_MAP", "[]")), key=lambda m: -len(m[0]))
 except ValueError:
@@ -72,8 +73,8 @@ def _resolve_name(host):
     """The IP a cluster DNS name resolves to, or None if it is not one."""
     if not isinstance(host, str):
         return None
-    if host in _LOCAL_NAMES:
-        return _POD_IP or None
+    if host in _LOCAL_NAMES or (_HOSTNAME and host == _HOSTNAME):
+        return _POD_IP or None  # /etc/hosts of the pod maps its hostname to its IP
     name = host.rstrip(".")
     if name.endswith(".cluster.local"):
         name = name[: -len(".cluster.local")]
@@ -158,6 +159,22 @@ def _getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
 def _gethostbyname(host):
     return _resolve_name(host) or _orig_gethostbyname(host)
 
+
+def _gethostname():
+    return _HOSTNAME
+
+
+_orig_uname = os.uname
+
+
+def _uname():
+    u = _orig_uname()
+    return os.uname_result((u.sysname, _HOSTNAME, u.release, u.version, u.machine))
+
+
+if _HOSTNAME:  # the pod's UTS namespace: its hostname is the pod name (or spec.hostname)
+    socket.gethostname = _gethostname
+    os.uname = _uname
 
 socket.socket.bind = _bind
 socket.socket.connect = _connect

@@ -8,4 +8,5 @@ COMPONENTS = [
     "gitopslab.cluster.controllers:run",
     "gitopslab.cluster.kubelet:run",
     "gitopslab.argocd.controller:run",
+    "gitopslab.ci.trigger:run",
 ]

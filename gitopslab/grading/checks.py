@@ -170,6 +170,12 @@ def find_fix_commit(repo) -> str | None:
     return None
 
 
+def deployed_revision(app: dict) -> str:
+    """The revision of the last successful sync (the newest history entry), as ``argocd app history`` lists it."""
+    history = (app.get("status") or {}).get("history") or []
+    return (history[-1].get("revision") or "") if history else ""
+
+
 def fix_commit(lab: Lab, repo_url: str | None = None, name: str = APP_NAME) -> Result:
     """The learner's repository holds the fixing commit, and the app's synced revision includes it."""
     import git
@@ -178,7 +184,7 @@ def fix_commit(lab: Lab, repo_url: str | None = None, name: str = APP_NAME) -> R
     if app is None:
         return Result(False, "application absente", "Créez d'abord l'Application quote-app.")
     repo_url = repo_url or ((app.get("spec") or {}).get("source") or {}).get("repoURL", "")
-    revision = ((app.get("status") or {}).get("sync") or {}).get("revision", "")
+    revision = deployed_revision(app)
     with tempfile.TemporaryDirectory(prefix="gitopslab-grade-") as tmp:
         try:
             repo = _clone(repo_url, _repo_credentials(lab, repo_url), tmp)
@@ -190,14 +196,14 @@ def fix_commit(lab: Lab, repo_url: str | None = None, name: str = APP_NAME) -> R
             return Result(False, "aucun commit ne passe containerPort de 8080 à 5000 dans k8s/deployment.yaml",
                           "Corrigez containerPort dans k8s/deployment.yaml, committez et poussez (git push).")
         if not revision:
-            return Result(False, f"commit {fix[:7]} trouvé, mais l'application n'a encore rien synchronisé",
-                          "Attendez qu'Argo CD synchronise la dernière révision.")
+            return Result(False, f"commit {fix[:7]} trouvé, mais l'application n'a encore rien déployé",
+                          "Attendez qu'Argo CD synchronise la dernière révision (ou lisez ses conditions d'erreur).")
         try:
             deployed = repo.is_ancestor(fix, revision)
         except git.GitCommandError:
             deployed = False
         if not deployed:
-            return Result(False, f"commit {fix[:7]} présent, mais la révision synchronisée {revision[:7]} ne le contient pas",
+            return Result(False, f"commit {fix[:7]} présent, mais la dernière révision déployée {revision[:7]} ne le contient pas",
                           "Poussez le commit sur la branche suivie par l'application et attendez la synchronisation.")
         return Result(True, f"commit de correction {fix[:7]} déployé (révision {revision[:7]})")
 

@@ -51,3 +51,16 @@ def test_invalid_workflows(text, message):
 ])
 def test_push_filters(on, ref, changed, want):
     assert filters.push_triggers(on, ref, changed) is want
+
+
+def test_changed_refs_become_push_events():
+    """Does the ref watcher report created and moved refs (not unchanged or deleted ones)?"""
+    from gitopslab.ci.trigger import changed_refs
+
+    before = {("o/a", "refs/heads/master"): "1" * 40, ("o/a", "refs/heads/old"): "2" * 40}
+    after = {("o/a", "refs/heads/master"): "3" * 40, ("o/b", "refs/heads/main"): "4" * 40}
+    assert changed_refs(before, after) == [
+        {"repository": "o/a", "ref": "refs/heads/master", "before": "1" * 40, "after": "3" * 40},
+        {"repository": "o/b", "ref": "refs/heads/main", "before": "0" * 40, "after": "4" * 40},
+    ]
+    assert changed_refs(after, after) == []

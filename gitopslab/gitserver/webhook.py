@@ -4,7 +4,7 @@ After a successful push, the Git server POSTs, for each updated ref, the JSON
 ``{"repository": "OWNER/REPO", "url": "<lab url>", "github_url":
 "https://github.com/OWNER/REPO", "ref": "refs/heads/main", "before": sha,
 "after": sha}`` to every cluster daemon of the home, at
-``http://127.0.0.1:<port>/gitopslab/v1/webhooks/git`` with
+``https://127.0.0.1:<port>/gitopslab/v1/webhooks/git`` (trusting the cluster's own CA) with
 ``Authorization: Bearer <token>``. A cluster that is down is skipped:
 failures are ignored. Creations and deletions use GitHub's all-zero SHA.
 
@@ -14,6 +14,7 @@ tests and an in-process server use.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import urllib.request
 from dataclasses import asdict, dataclass
@@ -26,7 +27,6 @@ ZERO_SHA = "0" * 40
 DELIVERY_TIMEOUT = 2.0
 
 # Cluster daemons listen on loopback: never route deliveries through a proxy.
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @dataclass(frozen=True)
@@ -71,14 +71,17 @@ def parse_push_record(text: str) -> list[tuple[str, str, str]]:
     return updates
 
 
-def cluster_endpoints(home: Home) -> list[tuple[str, str]]:
-    """(url, token) of every cluster daemon that wrote its port and token."""
+def cluster_endpoints(home: Home) -> list[tuple[str, str, ssl.SSLContext | None]]:
+    """(url, token, TLS context trusting its CA) of every cluster daemon that wrote its port and token."""
+    from gitopslab.cluster import lifecycle, tls
+
     endpoints = []
     for name in home.cluster_names():
         cluster = home.cluster(name)
-        port, token = cluster.read_port(), cluster.read_token()
-        if port and token:
-            endpoints.append((f"http://127.0.0.1:{port}{WEBHOOK_PATH}", token))
+        base, token = lifecycle.server_url(cluster), cluster.read_token()
+        if base and token:
+            pem = tls.ca_pem(cluster)
+            endpoints.append((base + WEBHOOK_PATH, token, tls.client_context(pem) if pem else None))
     return endpoints
 
 
@@ -94,15 +97,15 @@ def deliver(home: Home, events: list[PushEvent], *, timeout: float = DELIVERY_TI
                 callback(event)
             except Exception:  # a subscriber's bug must not fail the push
                 pass
-    threads = [threading.Thread(target=_post, args=(url, token, event, timeout), daemon=True)
-               for url, token in cluster_endpoints(home) for event in events]
+    threads = [threading.Thread(target=_post, args=(url, token, context, event, timeout), daemon=True)
+               for url, token, context in cluster_endpoints(home) for event in events]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout)
 
 
-def _post(url: str, token: str, event: PushEvent, timeout: float) -> None:
+def _post(url: str, token: str, context: ssl.SSLContext | None, event: PushEvent, timeout: float) -> None:
     request = urllib.request.Request(url, data=event.payload(), method="POST", headers={
         "Content-Type": "application/json",
         "Authorization": f"Bearer {token}",
@@ -110,7 +113,9 @@ def _post(url: str, token: str, event: PushEvent, timeout: float) -> None:
         "User-Agent": "GitHub-Hookshot/gitopslab",
     })
     try:
-        with _opener.open(request, timeout=timeout) as response:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                             urllib.request.HTTPSHandler(context=context))
+        with opener.open(request, timeout=timeout) as response:
             response.read()
     except Exception:  # the cluster may be down or busy; GitHub does not retry either
         pass

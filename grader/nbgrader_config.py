@@ -1,4 +1,4 @@
-"""nbgrader course for the gitopslab exam (run the usual nbgrader commands from this folder).
+"""nbgrader course for the gitopslab exam: run the usual nbgrader commands from this folder.
 
     nbgrader generate_assignment examen
     nbgrader autograde examen
@@ -6,34 +6,47 @@
     nbgrader export
 
 Each submission is executed in its own lab (own GITOPSLAB_HOME, accelerated
-clock), torn down afterwards; see gitopslab/grading/isolation.py.
+clock, the student id as the learner's name), torn down afterwards; see
+gitopslab/grading/isolation.py. ``gitopslab grade`` runs the same autograde
+over a whole class with parallel workers.
 """
 import secrets
 from pathlib import Path
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
-                                    LimitOutput, SaveAutoGrades)
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds,
+                                    GetGrades, IgnorePattern, LimitOutput, OverwriteKernelspec, SaveAutoGrades)
 
+from gitopslab.grading.feedback import StripHiddenTests
 from gitopslab.grading.isolation import IsolatedLabExecute
+from gitopslab.grading.missing import RestoreMissingCells
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
 c.CourseDirectory.course_id = "gitopslab-argocd"
 c.CourseDirectory.root = str(Path(__file__).resolve().parent)
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "quote-app"]
 
-# Execution: one isolated lab per submission, a time limit per cell.
+# Sanitizing: locked cells restored from the gradebook; a deleted test cell comes back failing (0 point).
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreMissingCells, CheckCellMetadata,
+]
+# Execution: one isolated lab per submission, a time limit per cell and per notebook.
 c.Autograde.autograde_preprocessors = [
     IsolatedLabExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
     SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
 c.Execute.timeout = 240
 c.IsolatedLabExecute.timeout = 240
+c.IsolatedLabExecute.notebook_timeout = 600
 c.IsolatedLabExecute.time_scale = 20.0
 # A student-settable tag (e.g. "skip-execution") must never skip a locked test cell:
 # nbclient skips cells carrying this tag, so make it one nobody can guess.
 c.Execute.skip_cells_with_tag = "gitopslab-never-skip-" + secrets.token_hex(16)
 c.IsolatedLabExecute.skip_cells_with_tag = c.Execute.skip_cells_with_tag
+
+# Feedback: the hidden tests stay hidden.
+c.GenerateFeedback.preprocessors = [GetGrades, StripHiddenTests, CSSHTMLHeaderPreprocessor]
 
 # French stubs in the released notebook.
 c.ClearSolutions.code_stub = {"python": "# VOTRE CODE ICI\nraise NotImplementedError()"}

@@ -101,7 +101,11 @@ def app_state(app: dict | None) -> tuple[str, str]:
 def wait_for_application(lab: Lab, name: str, *, sync: str = "Synced", health: str = "Healthy",
                          timeout: float = 300, interval: float = 1.0,
                          namespace: str = ARGOCD_NAMESPACE) -> bool:
-    """Wait until the app reaches ``sync``/``health``, printing each change of state (in French)."""
+    """Wait until the app reaches ``sync``/``health``, printing each change of state (in French).
+
+    ``timeout`` is in lab time: with an accelerated lab clock the real wait is shorter.
+    """
+    timeout_real = lab.real_seconds(timeout)
     start = time.monotonic()
     last = None
     while True:
@@ -110,12 +114,12 @@ def wait_for_application(lab: Lab, name: str, *, sync: str = "Synced", health: s
         elapsed = time.monotonic() - start
         if state != last:
             shown = " / ".join(s or "—" for s in state) if app else "application introuvable"
-            print(f"[{elapsed:5.0f} s] {name} : {shown}", flush=True)
+            print(f"[{elapsed * lab.time_scale:5.0f} s] {name} : {shown}", flush=True)
             last = state
         if state == (sync, health):
             print(f"✅ « {name} » est {sync} et {health}.")
             return True
-        if elapsed > timeout:
+        if elapsed > timeout_real:
             print(f"❌ « {name} » n'a pas atteint {sync}/{health} en {timeout:.0f} s "
                   f"(état : {' / '.join(s or '—' for s in state)}).")
             return False

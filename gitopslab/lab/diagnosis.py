@@ -71,15 +71,15 @@ def show_pods(lab: Lab, namespace: str, selector: str) -> list:
 
 def wait_for_symptoms(lab: Lab, namespace: str, selector: str, *, timeout: float = 120,
                       quiet: bool = False) -> bool:
-    """Wait until a pod of ``selector`` is ready or shows trouble (a restart, a probe failure, a pull error)."""
+    """Wait until a pod of ``selector`` is ready or shows trouble (a restart, a pull error); ``timeout`` in lab time."""
     start = time.monotonic()
     last = None
-    while time.monotonic() - start < timeout:
+    while time.monotonic() - start < lab.real_seconds(timeout):
         pods = _pods(lab, namespace, selector)
         summary = [(_state_of(p), any(c.ready for c in (p.status.container_statuses or []))) for p in pods]
         if summary != last and not quiet:
             shown = ", ".join(f"{s}/{r} redémarrage(s){' prêt' if ok else ''}" for (s, r), ok in summary) or "aucun pod"
-            print(f"[{time.monotonic() - start:5.0f} s] {shown}", flush=True)
+            print(f"[{(time.monotonic() - start) * lab.time_scale:5.0f} s] {shown}", flush=True)
             last = summary
         if any(ok or r > 0 or s in ("CrashLoopBackOff", "ErrImagePull", "ImagePullBackOff")
                for (s, r), ok in summary):

@@ -34,6 +34,20 @@ class Lab:
     def custom(self) -> client.CustomObjectsApi:
         return client.CustomObjectsApi(self.api)
 
+    @property
+    def time_scale(self) -> float:
+        """How much faster than real time the lab clock runs (1 on a real cluster)."""
+        if not self.embedded or self.home is None:
+            return 1.0
+        try:
+            return float(self.home.cluster(self.context).time_scale_file.read_text().strip()) or 1.0
+        except (OSError, ValueError):
+            return 1.0
+
+    def real_seconds(self, lab_seconds: float) -> float:
+        """A wait expressed in lab time (what the learner reads) converted to real seconds."""
+        return lab_seconds / self.time_scale
+
     def kubectl(self, *args: str, echo: bool = True, check: bool = False) -> str:
         """Run the real kubectl against this cluster; prints its output like a terminal would."""
         exe = shutil.which("kubectl") or "/usr/bin/kubectl"

@@ -116,6 +116,9 @@ def wait_for_application(lab: Lab, name: str, *, sync: str = "Synced", health: s
             shown = " / ".join(s or "—" for s in state) if app else "application introuvable"
             print(f"[{elapsed * lab.time_scale:5.0f} s] {name} : {shown}", flush=True)
             last = state
+        if app is None:
+            print(f"❌ Application « {name} » introuvable dans le namespace {namespace} : rien à attendre.")
+            return False
         if state == (sync, health):
             print(f"✅ « {name} » est {sync} et {health}.")
             return True

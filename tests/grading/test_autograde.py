@@ -84,7 +84,7 @@ def test_feedback_hides_hidden_tests_and_export_works(graded, course):
     done = nbgrader(course, "generate_feedback", "examen", "--student", "correct", "--force")
     assert done.returncode == 0, done.stdout + done.stderr
     html = (course / "feedback" / "correct" / "examen" / "examen.html").read_text()
-    assert "run_fresh" not in html and "HIDDEN TESTS" not in html
+    assert "HIDDEN TESTS" not in html and "live_image" not in html and "indépendante" not in html
     assert "vérifications cachées" in html
     done = nbgrader(course, "export")
     assert done.returncode == 0, done.stdout + done.stderr

@@ -49,6 +49,7 @@ class BatchConfig:
     time_scale: float | None = None
     students: list[str] | None = None
     extra_args: list[str] = field(default_factory=list)
+    grace: float = GRACE_SECONDS     # beyond the notebook's own budget, before the grader is killed
 
 
 def nbgrader_command() -> list[str]:
@@ -197,13 +198,15 @@ class Batch:
             proc = subprocess.Popen(args, cwd=self.course, env=env, stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
             try:
-                proc.wait(timeout=cfg.time_limit + GRACE_SECONDS)
+                proc.wait(timeout=cfg.time_limit + cfg.grace)
             except subprocess.TimeoutExpired:
                 kill_tree(proc.pid)
                 proc.wait()
                 error = f"temps limite dépassé ({cfg.time_limit:.0f} s) : notation interrompue"
             finally:
                 clean_homes(wdir / "homes")
+        if error:  # killed mid-way: whatever the worker's gradebook holds is partial
+            return Outcome(student, gradebook.Scores(student, found=False), time.monotonic() - start, error)
         scores = gradebook.read_scores(gradebook.db_url(wdir), cfg.assignment, notebook, student)
         if not scores.found:
             error = error or _error_lines(log_path.read_text(errors="replace")) or "copie non notée"

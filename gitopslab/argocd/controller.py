@@ -42,6 +42,7 @@ APP_API = "argoproj.io/v1alpha1"
 REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
 FINALIZER = "resources-finalizer.argocd.argoproj.io"
 FINALIZER_BACKGROUND = "resources-finalizer.argocd.argoproj.io/background"
+FINALIZER_FOREGROUND = "resources-finalizer.argocd.argoproj.io/foreground"
 INSTALL_POLL_SECONDS = 2.0
 WORKERS = 8
 
@@ -451,7 +452,7 @@ class AppController:
     # --- deletion -------------------------------------------------------------
     async def _finalize(self, app: dict) -> None:
         finalizers = app["metadata"].get("finalizers") or []
-        ours = [f for f in finalizers if f in (FINALIZER, FINALIZER_BACKGROUND)]
+        ours = [f for f in finalizers if f in (FINALIZER, FINALIZER_BACKGROUND, FINALIZER_FOREGROUND)]
         if not ours:
             return
         cluster, _ = self._validate(app)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import yaml
 
+from gitopslab.argocd import kubeapi
+
 NAMESPACE = "argocd"
 MANIFESTS = Path(__file__).parent / "manifests"
 MANIFEST_FILES = ("crds.yaml", "rbac.yaml", "configs.yaml", "services.yaml", "workloads.yaml",
@@ -176,18 +178,12 @@ def _api_client(kube):
 
 def _path(obj: dict, *, name: str | None = None) -> str:
     plural, namespaced = _RESOURCES[obj["kind"]]
-    api_version = obj["apiVersion"]
-    base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
-    if namespaced:
-        base += f"/namespaces/{obj['metadata'].get('namespace', NAMESPACE)}"
-    base += f"/{plural}"
-    return f"{base}/{name}" if name else base
+    namespace = obj["metadata"].get("namespace", NAMESPACE) if namespaced else None
+    return kubeapi.path_for(obj["apiVersion"], plural, namespace=namespace, name=name)
 
 
 def _call(api, method: str, path: str, body: dict | None = None):
-    return api.call_api(path, method, body=body, response_type="object", auth_settings=["BearerToken"],
-                        header_params={"Content-Type": "application/json", "Accept": "application/json"},
-                        _return_http_data_only=True)
+    return kubeapi.request(api, method, path, body)
 
 
 def _is_installed(api) -> bool:

@@ -82,23 +82,38 @@ def test_default_project_allows_everything():
     assert project["spec"]["destinations"] == [{"server": "*", "namespace": "*"}]
 
 
+class _Response:
+    def __init__(self, status, body):
+        import json
+        self.status, self.reason = status, "OK" if status < 300 else "Error"
+        self.data = json.dumps(body).encode()
+        self.headers = {"content-type": "application/json"}
+
+    def read(self):
+        return self.data
+
+    def getheaders(self):
+        return self.headers
+
+
 class FakeApi(client.ApiClient):
-    """Records POSTs; GET answers from what was posted."""
+    """Records POSTs at the transport level; GET answers from what was posted."""
 
     def __init__(self):
-        super().__init__(client.Configuration())
+        super().__init__(client.Configuration(host="https://lab.invalid"))
         self.objects = {}
 
-    def call_api(self, path, method, body=None, **kw):
+    def call_api(self, method, url, header_params=None, body=None, post_params=None, _request_timeout=None):
+        path = url.removeprefix(self.configuration.host)
         if method == "POST":
             key = path + "/" + body["metadata"]["name"]
             if key in self.objects:
-                raise ApiException(status=409, reason="Conflict")
+                return _Response(409, {"kind": "Status", "code": 409, "reason": "AlreadyExists"})
             self.objects[key] = body
-            return body
+            return _Response(201, body)
         if path in self.objects:
-            return self.objects[path]
-        raise ApiException(status=404, reason="Not Found")
+            return _Response(200, self.objects[path])
+        return _Response(404, {"kind": "Status", "code": 404, "reason": "NotFound"})
 
 
 def test_install_twice_is_a_no_op():

@@ -8,5 +8,6 @@ COMPONENTS = [
     "gitopslab.cluster.controllers:run",
     "gitopslab.cluster.kubelet:run",
     "gitopslab.argocd.controller:run",
+    "gitopslab.argocd.notifications.controller:run",
     "gitopslab.ci.trigger:run",
 ]

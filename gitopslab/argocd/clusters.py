@@ -27,6 +27,8 @@ class Cluster:
     server: str
     bearer_token: str = ""
     namespaces: tuple[str, ...] = ()
+    insecure: bool = False
+    ca_pem: str = ""
 
     @property
     def in_cluster(self) -> bool:
@@ -51,7 +53,14 @@ def clusters_from_secrets(secrets: list[dict]) -> list[Cluster]:
         except ValueError:
             config = {}
         namespaces = tuple(n.strip() for n in _decoded(secret, "namespaces").split(",") if n.strip())
-        cluster = Cluster(_decoded(secret, "name") or server, server, config.get("bearerToken", ""), namespaces)
+        tls = config.get("tlsClientConfig") or {}
+        ca_data = tls.get("caData") or ""
+        try:
+            ca_pem = base64.b64decode(ca_data).decode() if ca_data else ""
+        except (ValueError, UnicodeDecodeError):
+            ca_pem = ""
+        cluster = Cluster(_decoded(secret, "name") or server, server, config.get("bearerToken", ""), namespaces,
+                          bool(tls.get("insecure")), ca_pem)
         if server == IN_CLUSTER_SERVER:
             found[0] = cluster
         else:
@@ -90,11 +99,12 @@ class ClusterClients:
     def client_for(self, cluster: Cluster):
         if cluster.in_cluster:
             return self.local
-        key = (cluster.server, cluster.bearer_token)
+        key = (cluster.server, cluster.bearer_token, cluster.insecure, cluster.ca_pem)
         if key not in self._remote:
             from gitopslab.cluster.httpclient import HttpClient
 
-            self._remote[key] = HttpClient(cluster.server, cluster.bearer_token)
+            self._remote[key] = HttpClient(cluster.server, cluster.bearer_token, ca_pem=cluster.ca_pem or None,
+                                           insecure=cluster.insecure)
         return self._remote[key]
 
     async def close(self) -> None:

@@ -226,7 +226,8 @@ class AppController:
 
     def _live_state(self, cluster) -> LiveState:
         if cluster.server not in self.live:
-            self.live[cluster.server] = LiveState(self.cluster_clients.client_for(cluster), self._live_changed)
+            self.live[cluster.server] = LiveState(self.cluster_clients.client_for(cluster), self._live_changed,
+                                                  cluster.server)
         return self.live[cluster.server]
 
     # --- reconcile ---------------------------------------------------------

@@ -124,14 +124,29 @@ def _json_type(value) -> str:
 
 
 def _yaml_error_text(error: Exception) -> str:
-    """Go's ``error converting YAML to JSON: yaml: line N: <problem>`` from a PyYAML error."""
+    """Go's ``error converting YAML to JSON: yaml: line N: <problem>`` from a PyYAML error.
+
+    go-yaml numbers scanner errors from 1 but parser errors from 0 (its
+    ``parser.fail`` adds one only for scanner errors), and words libyaml's
+    parser problems its own way.
+    """
     if isinstance(error, _NotAnObject):
         return str(error)
-    mark = getattr(error, "problem_mark", None)
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     problem = getattr(error, "problem", None) or str(error)
+    context = getattr(error, "context", None) or ""
+    if problem.startswith("expected <block end>") or problem.startswith("expected <block"):
+        problem = "did not find expected '-' indicator" if "collection" in context else "did not find expected key"
+    elif problem.startswith("expected ',' or ']'"):
+        problem = "did not find expected ',' or ']'"
+    elif problem.startswith("expected ',' or '}'"):
+        problem = "did not find expected ',' or '}'"
     problem = {
         "mapping values are not allowed here": "mapping values are not allowed in this context",
         "found character '\\t' that cannot start any token": "found character that cannot start any token",
     }.get(problem, problem)
-    line = f"line {mark.line + 1}: " if mark is not None else ""
-    return f"error converting YAML to JSON: yaml: {line}{problem}"
+    line = 0
+    if mark is not None:
+        line = mark.line + 1 if isinstance(error, yaml.scanner.ScannerError) else mark.line
+    where = f"line {line}: " if line else ""
+    return f"error converting YAML to JSON: yaml: {where}{problem}"

@@ -16,9 +16,17 @@ from gitopslab.cluster.informer import Informer
 log = logging.getLogger(__name__)
 
 
+PROBE_TIMEOUT_SECONDS = 10.0
+
+
+class LiveStateError(Exception):
+    """The cluster cache could not load a kind (Argo CD's ``failed to sync cluster`` error)."""
+
+
 class LiveState:
-    def __init__(self, client, on_change: Callable[[dict], None]):
+    def __init__(self, client, on_change: Callable[[dict], None], server: str = ""):
         self.client = client
+        self.server = server
         self.on_change = on_change
         self._informers: dict[tuple[str, str], Informer] = {}
         self._tasks: list[asyncio.Task] = []
@@ -29,6 +37,7 @@ class LiveState:
         for api_version, kind in kinds:
             if (api_version, kind) in self._informers or not kind:
                 continue
+            await self._probe(api_version, kind)
             informer = Informer(self.client, api_version, kind)
             informer.add_handler(on_add=self.on_change, on_update=lambda old, new_: self.on_change(new_),
                                  on_delete=self.on_change)
@@ -40,6 +49,27 @@ class LiveState:
                 await asyncio.wait_for(informer.wait_synced(), timeout)
             except asyncio.TimeoutError:
                 log.warning("live state: %s not synced after %ss", informer, timeout)
+
+    async def _probe(self, api_version: str, kind: str) -> None:
+        """One list before starting an informer: an unreachable cluster fails the refresh, not silently."""
+        from gitopslab.cluster.errors import ApiError
+
+        try:
+            import inspect
+            kwargs = {"limit": 1} if "limit" in inspect.signature(self.client.list).parameters else {}
+            await asyncio.wait_for(self.client.list(api_version, kind, **kwargs), PROBE_TIMEOUT_SECONDS)
+        except ApiError as e:
+            if e.code == 404:
+                return  # a kind the cluster does not serve: nothing live
+            raise LiveStateError(self._sync_error(kind, api_version, e.message)) from None
+        except Exception as e:  # noqa: BLE001 — connection errors of any client
+            raise LiveStateError(self._sync_error(kind, api_version, _connection_text(e, self.server))) from None
+
+    def _sync_error(self, kind: str, api_version: str, text: str) -> str:
+        group = api_version.split("/", 1)[0] if "/" in api_version else ""
+        return (f'failed to get cluster info for "{self.server}": error synchronizing cache state : '
+                f"failed to sync cluster {self.server}: failed to load initial state of resource "
+                f"{kind}{'.' + group if group else ''}: {text}")
 
     def objects(self, kinds: set[tuple[str, str]]) -> list[dict]:
         out = []
@@ -65,3 +95,15 @@ class LiveState:
                 pass
         self._tasks.clear()
         self._informers.clear()
+
+
+def _connection_text(error: Exception, server: str) -> str:
+    from urllib.parse import urlparse
+
+    text = str(error) or type(error).__name__
+    if isinstance(error, asyncio.TimeoutError):
+        return "context deadline exceeded"
+    if "connect" in text.lower() or isinstance(error, OSError):
+        host = urlparse(server).netloc
+        return f"dial tcp {host}: connect: connection refused"
+    return text

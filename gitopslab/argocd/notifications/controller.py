@@ -28,13 +28,12 @@ from pathlib import Path
 
 import aiohttp
 
-from gitopslab.argocd.notifications import subscriptions, variables
+from gitopslab.argocd.notifications import dispatch, subscriptions, variables
 from gitopslab.argocd.notifications.config import CONFIGMAP, SECRET, ConfigError, parse_config
 from gitopslab.argocd.notifications.gotemplate import TemplateError
 from gitopslab.argocd.notifications.services import UnsupportedService, make_service
 from gitopslab.argocd.notifications.state import NotificationsState
 from gitopslab.argocd.notifications.templates import TemplateNotFound
-from gitopslab.argocd.notifications.triggers import TriggerError
 from gitopslab.cluster.errors import ApiError
 from gitopslab.cluster.informer import Informer, WorkQueue, object_key, run_workers, split_key
 
@@ -196,37 +195,26 @@ class NotificationsController:
         trigger_vars = variables.build(app, context=config.context, secrets=config.secrets, app_project=project,
                                        commit_lookup=self._commit_metadata)
         where = f"using the configuration in namespace {config.namespace}"
-        for trigger in sorted(destinations):
-            targets = destinations[trigger]
-            try:
-                outcome = config.triggers.run(trigger, trigger_vars)
-            except TriggerError as e:
-                log.error(_logrus(f"Failed to evaluate condition of trigger {trigger}: {e} {where}", key))
+        work = dispatch.plan(config.triggers, destinations, trigger_vars, state)
+        for problem in work.errors:
+            log.error(_logrus(f"{problem} {where}" if problem.startswith("Failed to evaluate") else problem, key))
+        for trigger, result in work.evaluated:
+            status = "TRIGGERED" if result.triggered else "FAILED"
+            log.info(_logrus(f"Trigger '{trigger}' {status} | revision: {result.once_per[:8]} | "
+                             f"templates: [{' '.join(result.templates)}]", key))
+        for delivery in work.deliveries:
+            to = delivery.destination
+            if delivery.already_sent:
+                log.info(_logrus(f"Notification about condition '{delivery.condition}' already sent to '{to}' "
+                                 f"{where}", key))
                 continue
-            for problem in outcome.errors:
-                log.error(_logrus(problem, key))
-            for result in outcome.results:
-                status = "TRIGGERED" if result.triggered else "FAILED"
-                log.info(_logrus(f"Trigger '{trigger}' {status} | revision: {result.once_per[:8]} | "
-                                 f"templates: [{' '.join(result.templates)}]", key))
-            for result in outcome.results:
-                if not result.triggered:
-                    for to in targets:
-                        state.set_notified(trigger, result, to.service, to.recipient, False)
-                    continue
-                for to in targets:
-                    condition = f"{trigger}.{result.key}"
-                    if not state.set_notified(trigger, result, to.service, to.recipient, True):
-                        log.info(_logrus(f"Notification about condition '{condition}' already sent to '{to}' "
-                                         f"{where}", key))
-                        continue
-                    log.info(_logrus(f"Sending notification about condition '{condition}' to '{to}' {where}", key))
-                    try:
-                        await self._send(app, config, services, project, result.templates, to)
-                    except Exception as e:  # noqa: BLE001 - a delivery failure is logged, never fatal
-                        log.error(_logrus(f"Failed to notify recipient {to} defined in resource "
-                                          f"{namespace}/{name}: {e} {where}", key))
-                        state.set_notified(trigger, result, to.service, to.recipient, False)
+            log.info(_logrus(f"Sending notification about condition '{delivery.condition}' to '{to}' {where}", key))
+            try:
+                await self._send(app, config, services, project, delivery.result.templates, to)
+            except Exception as e:  # noqa: BLE001 - a delivery failure is logged, never fatal
+                log.error(_logrus(f"Failed to notify recipient {to} defined in resource {namespace}/{name}: {e} "
+                                  f"{where}", key))
+                dispatch.forget(state, delivery)
         await self._persist(app, annotations, state.annotations(annotations), key)
 
     def _destinations(self, app: dict, config, key: str) -> dict:

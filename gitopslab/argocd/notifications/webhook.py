@@ -11,6 +11,7 @@ exponential back-off (go-retryablehttp); any non-2xx answer is an error.
 from __future__ import annotations
 
 import asyncio
+import base64
 import ssl
 from typing import Awaitable, Callable
 
@@ -44,10 +45,11 @@ def build_request(options: dict, notification: Notification, service: str) -> di
         if override.get("path"):
             request["url"] = request["url"].rstrip("/") + "/" + override["path"].lstrip("/")
     headers = {str(h.get("name")): str(h.get("value")) for h in options.get("headers") or [] if h}
-    request["headers"] = headers
     auth = options.get("basicAuth")
-    request["auth"] = aiohttp.BasicAuth(str(auth.get("username") or ""), str(auth.get("password") or "")) \
-        if auth else None
+    if auth:
+        pair = f"{auth.get('username') or ''}:{auth.get('password') or ''}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+    request["headers"] = headers
     return request
 
 
@@ -84,7 +86,7 @@ class WebhookService:
             status, text, error = None, "", ""
             try:
                 async with session.request(req["method"], req["url"], data=req["body"].encode(),
-                                           headers=req["headers"], auth=req["auth"], ssl=self._ssl()) as resp:
+                                           headers=req["headers"], ssl=self._ssl()) as resp:
                     status, text = resp.status, await resp.text()
             except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as e:
                 error = str(e) or type(e).__name__

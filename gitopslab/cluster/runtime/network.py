@@ -22,10 +22,12 @@ import ipaddress
 import json
 import os
 import threading
+import time
 import zlib
 from pathlib import Path
 
 POD_CIDR = ipaddress.ip_network("127.42.0.0/16")
+_POD_HEX_SUFFIX = "2A7F"  # 127.42 as /proc/net/tcp prints it (little-endian hex)
 LOW_PORT_OFFSET = 20000
 
 
@@ -43,18 +45,33 @@ def container_port(host_port: int) -> int:
     return host_port
 
 
+_IN_USE_TTL = 1.0
+_in_use_cache: tuple[float, set[str]] = (-_IN_USE_TTL, set())
+
+
 def addresses_in_use(tables: tuple[str, ...] = ("/proc/net/tcp", "/proc/net/udp")) -> set[str]:
-    """IPv4 addresses some socket of this host is bound to (any lab, any process)."""
-    used = set()
+    """IPv4 addresses some socket of this host is bound to (any lab, any process).
+
+    Read at most once a second: allocating a burst of pods must not re-read
+    the kernel's socket tables for each one.
+    """
+    global _in_use_cache
+    now = time.monotonic()
+    if now - _in_use_cache[0] < _IN_USE_TTL:
+        return _in_use_cache[1]
+    raw: set[str] = set()
     for table in tables:
         try:
-            lines = open(table, encoding="ascii").read().splitlines()[1:]
+            with open(table, "rb") as f:
+                data = f.read()
         except OSError:
             continue
-        for line in lines:
-            fields = line.split()
+        for line in data.split(b"\n")[1:]:
+            fields = line.split(None, 2)
             if len(fields) > 1:
-                used.add(decode_proc_address(fields[1]))
+                raw.add(fields[1][:8].decode("ascii"))
+    used = {decode_proc_address(h) for h in raw if h.endswith(_POD_HEX_SUFFIX)}
+    _in_use_cache = (now, used)
     return used
 
 

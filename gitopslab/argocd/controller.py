@@ -318,6 +318,8 @@ class AppController:
         rt.target_keys = {compare.key_of(t) for t in targets}
         status = appstatus.status_from_comparison(app, result, revision=revision, source_type=source_type,
                                                   conditions=conditions, now=now)
+        if not settings.persist_resource_health:
+            status["resourceHealthSource"] = "appTree"
         op, sync_error, wait = operation.auto_sync_decision(
             app, status["sync"], status["resources"], has_targets=bool(targets), now=_now())
         status["conditions"] = appstatus.merge_conditions(
@@ -446,9 +448,27 @@ class AppController:
             resources=result.managed, hooks=result.hooks, namespace=dest_ns, revision=response.revision,
             prune=bool(sync.get("prune")), dry_run=bool(sync.get("dryRun")), options=options,
             only=sync.get("resources"), out_of_sync=result.out_of_sync,
-            only_out_of_sync=bool(sync.get("resources")) and bool(sync.get("selfHealAttemptsCount")))
+            only_out_of_sync=bool(sync.get("resources")) and bool(sync.get("selfHealAttemptsCount")),
+            validate=self._permission_validator(app, cluster))
         outcome = await syncmod.SyncEngine(client, self.clock, progress).run(request)
         return outcome, response.revision, source
+
+    def _permission_validator(self, app: dict, cluster):
+        """``validateSyncPermissions``: the project's resource lists and destinations, per object."""
+        name = (app.get("spec") or {}).get("project") or ""
+        project = self.projects.get(f"{NAMESPACE}/{name}")
+        if project is None:
+            return None
+
+        def validate(obj: dict) -> str:
+            group, kind, namespace, _ = compare.key_of(obj)
+            namespaced = compare.is_namespaced(group, kind)
+            if not projects.is_group_kind_permitted(project, group, kind, namespaced):
+                return f"resource {group}:{kind} is not permitted in project {name}"
+            if namespaced and not projects.is_destination_permitted(project, cluster, namespace):
+                return f"namespace {namespace} is not permitted in project '{name}'"
+            return ""
+        return validate
 
     # --- deletion -------------------------------------------------------------
     async def _finalize(self, app: dict) -> None:

@@ -45,6 +45,7 @@ class SyncRequest:
     out_of_sync: set = field(default_factory=set)       # task_key of OutOfSync resources
     only_out_of_sync: bool = False                      # self-heal syncs touch only those
     skip_hooks: bool = False
+    validate: Callable[[dict], str] | None = None       # project permission check: error text or ""
 
 
 @dataclass
@@ -102,6 +103,8 @@ class SyncEngine:
     # --- the operation ---------------------------------------------------
     async def run(self, req: SyncRequest) -> SyncOutcome:
         tasks = self._tasks(req)
+        if not self._permitted(tasks, req):
+            return SyncOutcome(FAILED, "one or more synchronization tasks are not valid", self.results())
         if has_option(req.options, "CreateNamespace") and req.namespace:
             failed = await self._create_namespace(req)
             if failed:
@@ -145,6 +148,18 @@ class SyncEngine:
             resources, [] if req.skip_hooks else req.hooks, namespace=req.namespace, revision=req.revision,
             started_at_unix=int(time.time()), prune_last=has_option(req.options, "PruneLast"),
             skip_hooks=req.skip_hooks)
+
+    def _permitted(self, tasks: list[SyncTask], req: SyncRequest) -> bool:
+        """gitops-engine's permission validator: a denied resource fails the whole operation."""
+        if req.validate is None:
+            return True
+        ok = True
+        for task in tasks:
+            error = req.validate(task.obj)
+            if error:
+                self._set_result(task, SYNC_FAILED, "", error)
+                ok = False
+        return ok
 
     async def _create_namespace(self, req: SyncRequest) -> str:
         ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": req.namespace}}

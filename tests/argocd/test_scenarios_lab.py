@@ -456,9 +456,9 @@ def test_manual_sync_history_rollback_and_cascade_delete(argocd, repo):
     assert status(app)[1] == "Missing"
     done = cli(argocd, "argocd", "app", "sync", name, "--cluster", argocd.name)
     assert done.returncode == 0, done.stdout + done.stderr
-    first = done.stdout.splitlines()[0]
+    head_line = done.stdout.splitlines()[0]
     # the TIMESTAMP table is flushed with the first watch event only (none if the sync already finished)
-    assert first == "" or first.split() == ["TIMESTAMP", "GROUP", "KIND", "NAMESPACE", "NAME", "STATUS",
+    assert head_line == "" or head_line.split() == ["TIMESTAMP", "GROUP", "KIND", "NAMESPACE", "NAME", "STATUS",
                                             "HEALTH", "HOOK", "MESSAGE"]
     assert "Phase:              Succeeded\n" in done.stdout
     assert "Message:            successfully synced (all tasks run)\n" in done.stdout
@@ -637,3 +637,59 @@ def test_unreachable_remote_cluster(argocd, repo):
     app = wait_app(argocd, name, lambda a: "ComparisonError" in conditions(a), "live state error")
     assert conditions(app)["ComparisonError"].startswith("Failed to load live state: ")
     assert status(app)[0] == "Unknown"
+
+
+def test_project_denials(argocd, repo):
+    ns = argocd.namespace("proj")
+    repo.write("app/cm.yaml", CONFIGMAP.format(name="denied"))
+    repo.push()
+    project = unique("team")
+    argocd.custom.create_namespaced_custom_object(GROUP, VERSION, NS, "appprojects", {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "AppProject", "metadata": {"name": project, "namespace": NS},
+        "spec": {"sourceRepos": [repo.url], "destinations": [{"server": IN_CLUSTER, "namespace": ns}],
+                 "namespaceResourceBlacklist": [{"group": "", "kind": "ConfigMap"}]}})
+    wrong_repo = create_app(argocd, app_manifest(unique("src"), "file:///elsewhere.git", "app", ns, project=project))
+    wrong_ns = create_app(argocd, app_manifest(unique("dst"), repo.url, "app", "kube-system", project=project))
+    denied = create_app(argocd, app_manifest(unique("kind"), repo.url, "app", ns, project=project))
+    app = wait_app(argocd, wrong_repo, lambda a: "InvalidSpecError" in conditions(a), "source denied")
+    assert conditions(app)["InvalidSpecError"] == (
+        f"application repo file:///elsewhere.git is not permitted in project '{project}'")
+    app = wait_app(argocd, wrong_ns, lambda a: "InvalidSpecError" in conditions(a), "destination denied")
+    assert conditions(app)["InvalidSpecError"] == (
+        f"application destination server '{IN_CLUSTER}' and namespace 'kube-system' do not match any of the "
+        f"allowed destinations in project '{project}'")
+    wait_app(argocd, denied, lambda a: status(a)[0] == "OutOfSync", "compared")
+    sync(argocd, denied)
+    app = wait_app(argocd, denied, lambda a: op_phase(a) == "Failed", "sync refused")
+    state = app["status"]["operationState"]
+    assert state["message"] == "one or more synchronization tasks are not valid"
+    assert state["syncResult"]["resources"][0]["message"] == f"resource :ConfigMap is not permitted in project {project}"
+
+
+def test_remote_cluster_from_cluster_secret(argocd, repo):
+    from gitopslab.cluster import lifecycle
+
+    repo.write("app/cm.yaml", CONFIGMAP.format(name="remote"))
+    repo.push()
+    info = lifecycle.up(argocd.home, "staging", time_scale=10)
+    try:
+        ca = (argocd.home.cluster("staging").root / "tls" / "server.crt").read_text()
+        argocd.core.create_namespaced_secret(NS, {
+            "metadata": {"name": "cluster-staging", "labels": {"argocd.argoproj.io/secret-type": "cluster"}},
+            "stringData": {"name": "staging", "server": info.server, "config": json.dumps(
+                {"bearerToken": info.token, "tlsClientConfig": {"caData": base64.b64encode(ca.encode()).decode()}})}})
+        manifest = app_manifest(unique("stg"), repo.url, "app", "remote-ns", automated={},
+                                options=["CreateNamespace=true"])
+        manifest["spec"]["destination"] = {"name": "staging", "namespace": "remote-ns"}
+        name = create_app(argocd, manifest)
+        wait_app(argocd, name, synced_healthy, "Synced on the remote cluster")
+        from kubernetes import client, config
+        staging = config.new_client_from_config(config_file=str(argocd.home.kubeconfig), context="staging")
+        try:
+            cm = client.CoreV1Api(staging).read_namespaced_config_map("remote", "remote-ns")
+            assert cm.metadata.annotations["argocd.argoproj.io/tracking-id"] == f"{name}:/ConfigMap:remote-ns/remote"
+        finally:
+            staging.close()
+        assert not argocd.core.list_namespaced_config_map("default", field_selector="metadata.name=remote").items
+    finally:
+        lifecycle.down(argocd.home, "staging")

@@ -98,7 +98,8 @@ print("Mot de passe initial d'admin :", initial_admin_password(lab))
 
 def deploy_workshop(title: str, intro: str, app: str, path: str, namespace: str, node_port: int,
                     helm: bool, extra: list[tuple[str, str]] = ()) -> list[tuple[str, str]]:
-    params = ', helm_parameters={"namespace.create": "true"}' if app == "odoo" else ""
+    params = (', helm_parameters={"namespace.create": "true"}' if app == "odoo"
+              else ", create_namespace=True")
     return [
         ("md", f"# {title}\n\n{intro}"),
         ("md", """
@@ -119,7 +120,10 @@ même objet :
   **Path** : `{path}`{" (une charte Helm)" if helm else " (des manifestes YAML)"} ;
 - **Cluster URL** : `https://kubernetes.default.svc`, **Namespace** : `{namespace}`.
 """ + ("\nDans la section **Helm**, le paramètre `namespace.create=true` demande à la charte de créer le namespace.\n"
-       if app == "odoo" else "")),
+       if app == "odoo" else
+       f"\nLe namespace `{namespace}` n'existe pas encore : cochez **Auto-Create Namespace** dans les options de "
+       "synchronisation (`syncOptions: [CreateNamespace=true]`), sinon la synchronisation échoue avec "
+       f"`namespaces \"{namespace}\" not found`.\n")),
         ("code", f"""
 manifeste = application_manifest(
     "{app}", "https://github.com/nzapanarcisse/datascientest-chart.git", "{path}",
@@ -212,7 +216,7 @@ repos.push(copie)
 apply_application(lab, application_manifest(
     "webapp-gitops", DEPOT, "webapp/webapp-manifest", namespace="webapp-gitops",
     automated=True, prune=True, self_heal=True, create_namespace=True))
-wait_for_application(lab, "webapp-gitops", timeout=900)
+wait_for_application(lab, "webapp-gitops", timeout=900);
 """),
     ("md", """
 ## 4. Self Heal : une modification à la main est annulée

@@ -12,6 +12,13 @@ from kubernetes import client, config
 from gitopslab.home import DEFAULT_CLUSTER, Home
 
 
+class CommandOutput(str):
+    """A command's output, already printed: a notebook does not display it a second time."""
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
 @dataclass
 class Lab:
     """A connection to one cluster (one kubeconfig context)."""
@@ -58,7 +65,7 @@ class Lab:
             print(out, end="" if out.endswith("\n") or not out else "\n")
         if check and proc.returncode != 0:
             raise RuntimeError(f"kubectl {' '.join(args)} a échoué (code {proc.returncode})")
-        return out
+        return CommandOutput(out)
 
 
 def _use_lab_git(home: Home) -> None:

@@ -15,7 +15,14 @@ import time
 from gitopslab.home import Home
 
 
-def gitopslab(*args: str, input: str | None = None, echo: bool = True, check: bool = True) -> str:
+class CommandOutput(str):
+    """What a command printed; already shown, so a notebook does not display it a second time."""
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
+def gitopslab(*args: str, input: str | None = None, echo: bool = True, check: bool = True) -> CommandOutput:
     """Run ``gitopslab ARGS…`` (this Python's package) and print what it prints; ``input`` goes to stdin."""
     proc = subprocess.run([sys.executable, "-m", "gitopslab", *args], capture_output=True, text=True,
                           input=input, env=dict(os.environ))
@@ -24,7 +31,7 @@ def gitopslab(*args: str, input: str | None = None, echo: bool = True, check: bo
         print(out, end="" if out.endswith("\n") else "\n")
     if check and proc.returncode != 0:
         raise RuntimeError(f"gitopslab {' '.join(args)} a échoué (code {proc.returncode})")
-    return proc.stdout
+    return CommandOutput(proc.stdout)
 
 
 def find_run(repository: str, sha: str, home: Home | None = None) -> dict | None:

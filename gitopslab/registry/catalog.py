@@ -26,7 +26,7 @@ class CatalogTag:
 
 @dataclass(frozen=True)
 class CatalogImage:
-    name: str                       # familiar name: "nginx", "python"
+    name: str                       # familiar name: "nginx", "python", "quay.io/argoproj/argocd"
     tags: dict[str, CatalogTag]
     env: tuple[str, ...] = ()
     entrypoint: tuple[str, ...] = ()
@@ -39,7 +39,7 @@ class CatalogImage:
 
     @property
     def repository(self) -> str:
-        return f"{refs.DEFAULT_REGISTRY}/{refs.OFFICIAL_NAMESPACE}/{self.name}"
+        return refs.parse(self.name).name
 
 
 _PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -151,6 +151,39 @@ IMAGES: dict[str, CatalogImage] = {
         workdir="/data",
         exposed_ports=("6379/tcp",),
     ),
+    # The images the argo-cd Helm chart (10.1.1, Argo CD v3.4.4) runs.
+    "quay.io/argoproj/argocd": CatalogImage(
+        name="quay.io/argoproj/argocd",
+        tags={
+        "v3.4.4": CatalogTag("sha256:5a1c9bc8d6e6a3ba7d1f3b6ad4d5b8f0c3d2a1e9f8c7b6a5d4e3f2a1b0c9d8e7", 183502136),
+        },
+        env=(_PATH, "USER=argocd", "HOME=/home/argocd"),
+        entrypoint=("/usr/bin/tini", "--"),
+        workdir="/home/argocd",
+        user="999",
+    ),
+    "ghcr.io/dexidp/dex": CatalogImage(
+        name="ghcr.io/dexidp/dex",
+        tags={
+        "v2.45.1": CatalogTag("sha256:8e3b9f1c2d4a6b8c0e2f4a6b8d0c2e4f6a8b0d2c4e6f8a0b2d4c6e8f0a2b4d6c", 40112533),
+        },
+        env=(_PATH,),
+        entrypoint=("/usr/local/bin/docker-entrypoint",),
+        cmd=("dex", "serve", "/etc/dex/config.docker.yaml"),
+        exposed_ports=("5556/tcp", "5557/tcp", "5558/tcp"),
+        user="1001:1001",
+    ),
+    "ecr-public.aws.com/docker/library/redis": CatalogImage(
+        name="ecr-public.aws.com/docker/library/redis",
+        tags={
+        "8.2.3-alpine": CatalogTag("sha256:3b1f6c9e2a7d4b8c5e0f1a2d3c4b5a6e7f8d9c0b1a2e3f4d5c6b7a8e9f0d1c2b", 17832209),
+        },
+        env=(_PATH, "REDIS_VERSION=8.2.3"),
+        entrypoint=("docker-entrypoint.sh",),
+        cmd=("redis-server",),
+        workdir="/data",
+        exposed_ports=("6379/tcp",),
+    ),
 }
 
 
@@ -160,8 +193,6 @@ def lookup(ref: str) -> tuple[CatalogImage, str, CatalogTag] | None:
     A digest reference matches the tag that carries that digest.
     """
     parsed = refs.parse(ref)
-    if parsed.registry != refs.DEFAULT_REGISTRY or not parsed.repository.startswith(refs.OFFICIAL_NAMESPACE + "/"):
-        return None
     image = IMAGES.get(parsed.familiar_name)
     if image is None:
         return None
@@ -176,6 +207,4 @@ def lookup(ref: str) -> tuple[CatalogImage, str, CatalogTag] | None:
 
 def is_known_repository(ref: str) -> bool:
     """True for a catalog repository (whatever the tag): a missing tag is "manifest unknown"."""
-    parsed = refs.parse(ref)
-    return (parsed.registry == refs.DEFAULT_REGISTRY and parsed.repository.startswith(refs.OFFICIAL_NAMESPACE + "/")
-            and parsed.familiar_name in IMAGES)
+    return refs.parse(ref).familiar_name in IMAGES

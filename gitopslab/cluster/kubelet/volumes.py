@@ -38,13 +38,15 @@ def _write_files(target: Path, files: dict[str, str | bytes], mode: int) -> None
 
 
 def _project(data: dict[str, str], items: list[dict] | None, what: str, name: str, default_mode: int,
-             volume: str) -> tuple[dict[str, str], int]:
+             volume: str, optional: bool = False) -> tuple[dict[str, str], int]:
     if not items:
         return dict(data), default_mode
     files = {}
     for item in items:
         key = item.get("key", "")
         if key not in data:
+            if optional:  # as the kubelet's MakePayload: an optional source skips missing keys
+                continue
             raise MountError(volume, f"{what} references non-existent config key: {key}" if what == "configmap"
                              else f"references non-existent secret key: {key}")
         files[item.get("path") or key] = data[key]
@@ -92,7 +94,7 @@ async def setup_volume(client: Client, pod: dict, volume: dict, pod_dir: Path, f
                 return target
             raise MountError(name, f'configmap "{src.get("name")}" not found')
         files, mode = _project(configmap_data(cm), src.get("items"), "configmap", src.get("name"),
-                               int(src.get("defaultMode", 0o644)), name)
+                               int(src.get("defaultMode", 0o644)), name, bool(src.get("optional")))
         _write_files(target, files, mode)
         return target
     if "secret" in volume:
@@ -104,7 +106,7 @@ async def setup_volume(client: Client, pod: dict, volume: dict, pod_dir: Path, f
                 return target
             raise MountError(name, f'secret "{src.get("secretName")}" not found')
         files, mode = _project(secret_data(secret), src.get("items"), "secret", src.get("secretName"),
-                               int(src.get("defaultMode", 0o644)), name)
+                               int(src.get("defaultMode", 0o644)), name, bool(src.get("optional")))
         _write_files(target, files, mode)
         return target
     if "downwardAPI" in volume:
@@ -152,7 +154,8 @@ async def _projected_files(client: Client, pod: dict, projected: dict, facts: Po
                 if src.get("optional"):
                     continue
                 raise MountError(volume, f'configmap "{src.get("name")}" not found')
-            part, _ = _project(configmap_data(cm), src.get("items"), "configmap", src.get("name"), 0o644, volume)
+            part, _ = _project(configmap_data(cm), src.get("items"), "configmap", src.get("name"), 0o644, volume,
+                               bool(src.get("optional")))
             files.update(part)
         elif source.get("secret"):
             src = source["secret"]
@@ -161,7 +164,8 @@ async def _projected_files(client: Client, pod: dict, projected: dict, facts: Po
                 if src.get("optional"):
                     continue
                 raise MountError(volume, f'secret "{src.get("name")}" not found')
-            part, _ = _project(secret_data(secret), src.get("items"), "secret", src.get("name"), 0o644, volume)
+            part, _ = _project(secret_data(secret), src.get("items"), "secret", src.get("name"), 0o644, volume,
+                               bool(src.get("optional")))
             files.update(part)
         elif source.get("downwardAPI"):
             files.update(await _downward_files(source["downwardAPI"].get("items") or [], pod, facts))

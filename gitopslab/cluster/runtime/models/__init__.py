@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from gitopslab.cluster.runtime.models.argocd import COMPONENT_PORTS, ArgoCDModel
+from gitopslab.cluster.runtime.models.argocd import COMPONENT_PORTS, ArgoCDModel, without_init
 from gitopslab.cluster.runtime.models.base import Model, ModelContainer
 from gitopslab.cluster.runtime.models.busybox import GenericModel, ShellModel
 from gitopslab.cluster.runtime.models.nginx import NginxModel
@@ -44,7 +44,7 @@ def family_of(image) -> str:
 def model_class(image, argv: list[str]) -> type[Model]:
     if argv and os.path.basename(argv[0]) in SHELLS:
         return ShellModel
-    if argv and any(os.path.basename(a) in COMPONENT_PORTS for a in argv[:2]):
+    if argv and any(os.path.basename(a) in COMPONENT_PORTS for a in without_init(argv)[:2]):
         return ArgoCDModel
     return FAMILIES.get(family_of(image), GenericModel)
 

@@ -55,7 +55,17 @@ def version_of(image) -> str:
     return tag if re.match(r"^v\d", tag) else "v3.4.4"
 
 
+def without_init(argv: list[str]) -> list[str]:
+    """The command behind the image's init wrapper (``/usr/bin/tini --``)."""
+    if argv and os.path.basename(argv[0]) == "tini":
+        argv = argv[1:]
+        if argv and argv[0] == "--":
+            argv = argv[1:]
+    return argv
+
+
 def component_of(argv: list[str]) -> str:
+    argv = without_init(argv)
     for word in argv[:2]:
         base = os.path.basename(word)
         if base in COMPONENT_PORTS:
@@ -89,6 +99,8 @@ class ArgoCDModel(Model):
     async def run(self) -> int:
         if self.component == "argocd-dex":
             return await self._run_dex()
+        if self.component not in COMPONENT_PORTS:
+            return 0  # a utility of the image (the charts' `cp -n` init containers): done at once
         await self.sleep(START_SECONDS)
         ports = flag_ports(self.argv, COMPONENT_PORTS.get(self.component, {}))
         for port in ports:

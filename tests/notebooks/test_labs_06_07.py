@@ -6,7 +6,6 @@ pipeline runs the Git server spawned are stopped here too, even on failure.
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 

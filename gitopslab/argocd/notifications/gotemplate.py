@@ -264,7 +264,7 @@ class _Parser:
                 if item:
                     nodes.append(Text(item))
                 continue
-            toks = [t for t in _tokens(item, self.name)]
+            toks = _tokens(item, self.name)
             words = [t for t in toks if t.kind != "space"]
             if not words:
                 raise TemplateError(f"template: {self.name}:{item.line}: missing value for command")
@@ -498,7 +498,6 @@ class _State:
 
     def _range(self, node: Branch, dot, out: list[str]) -> None:
         value = self._pipe(Pipeline([], node.pipe.commands, source=node.pipe.source), dot, node.line, node.col)
-        value = _deref(value)
         if value is NO_VALUE or value is None:
             pairs: list = []
         elif isinstance(value, dict):
@@ -557,9 +556,6 @@ class _State:
             receiver = self._base(first, dot)
             return self._eval_chain(receiver, first.chain, rest, dot, final)
         if rest or final is not _MISSING_FINAL:
-            what = {"string": "string", "number": "number", "bool": "bool", "nil": "nil"}.get(first.kind)
-            if what == "nil" or what is None:
-                raise _ExecError(f"can't give argument to non-function {self._describe(first)}")
             raise _ExecError(f"can't give argument to non-function {self._describe(first)}")
         if first.kind == "nil":
             raise _ExecError("nil is not a command")
@@ -691,10 +687,6 @@ class _State:
 
 
 _MISSING_FINAL = object()
-
-
-def _deref(value):
-    return value
 
 
 def _sort_key(key):
@@ -1054,11 +1046,7 @@ def _to_string(value) -> str:
 
 def _default(default, *given):
     value = given[0] if given else None
-    return value if _sprig_nonempty(value) else default
-
-
-def _sprig_nonempty(value) -> bool:
-    return truth(value)
+    return value if truth(value) else default
 
 
 def _to_json(value) -> str:

@@ -83,9 +83,25 @@ async def auth_middleware(request: web.Request, handler):
     token = request.app[TOKEN_KEY]
     if token:
         header = request.headers.get("Authorization", "")
-        if header != f"Bearer {token}":
+        if header != f"Bearer {token}" and not _valid_service_account_token(request.app, header):
             return error_response(E.unauthorized())
     return await handler(request)
+
+
+def _valid_service_account_token(app: web.Application, header: str) -> bool:
+    """A legacy service-account token (``argocd cluster add``'s long-lived token) is valid
+    while it is signed by this cluster and its token Secret still exists, as on a real cluster."""
+    if not header.startswith("Bearer ") or app[PATHS_KEY] is None:
+        return False
+    from gitopslab.cluster.controllers.serviceaccount import signing_key, verify_token
+
+    claims = verify_token(header[len("Bearer "):], signing_key(app[PATHS_KEY].root))
+    if not claims:
+        return False
+    namespace = claims.get("kubernetes.io/serviceaccount/namespace", "")
+    secret = claims.get("kubernetes.io/serviceaccount/secret.name", "")
+    res = app[REGISTRY_KEY].kinds.by_kind("v1", "Secret")
+    return bool(secret) and app[REGISTRY_KEY].store.get(res.storage_key, namespace, secret) is not None
 
 
 @web.middleware

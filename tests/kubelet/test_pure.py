@@ -176,3 +176,18 @@ def test_each_cluster_starts_elsewhere_and_skips_addresses_in_use(tmp_path, monk
 @pytest.mark.parametrize("field,ip", [("0100007F:1F90", "127.0.0.1"), ("02002A7F:4E20", "127.42.0.2")])
 def test_proc_net_addresses(field, ip):
     assert network.decode_proc_address(field) == ip
+
+
+def test_node_lease_and_heartbeat_conditions():
+    from gitopslab.cluster.kubelet.heartbeat import lease_object, micro_time, refreshed_conditions
+
+    node = {"metadata": {"name": "prod-control-plane", "uid": "u1"}}
+    lease = lease_object(node, "2026-11-28T14:31:44.123456Z")
+    assert lease["metadata"] == {"name": "prod-control-plane", "namespace": "kube-node-lease", "ownerReferences": [
+        {"apiVersion": "v1", "kind": "Node", "name": "prod-control-plane", "uid": "u1"}]}
+    assert lease["spec"] == {"holderIdentity": "prod-control-plane", "leaseDurationSeconds": 40,
+                             "renewTime": "2026-11-28T14:31:44.123456Z"}
+    assert len(micro_time()) == len("2026-11-28T14:31:44.123456Z")
+    before = [{"type": "Ready", "status": "True", "lastHeartbeatTime": "a", "lastTransitionTime": "t"}]
+    assert refreshed_conditions(before, "b") == [
+        {"type": "Ready", "status": "True", "lastHeartbeatTime": "b", "lastTransitionTime": "t"}]

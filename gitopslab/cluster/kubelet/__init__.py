@@ -5,7 +5,8 @@ needed, follows the pods with ``spec.nodeName == ctx.node_name`` through the
 API, gives each one a ``PodWorker`` (see ``worker``), keeps the Service
 table the pod network needs, and runs the NodePort proxy. When cancelled,
 it stops every container (SIGTERM, then SIGKILL after the grace period):
-no process outlives the daemon.
+no process outlives the daemon. It also keeps the node's heartbeats
+(``heartbeat``: its Lease, and its conditions' ``lastHeartbeatTime``).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from gitopslab.cluster.errors import ApiError
 from gitopslab.cluster.events import EventRecorder
 from gitopslab.cluster.informer import Informer
 from gitopslab.cluster.kubelet.backoff import Backoff
+from gitopslab.cluster.kubelet.heartbeat import Heartbeat
 from gitopslab.cluster.kubelet.images import ImageService
 from gitopslab.cluster.kubelet.worker import PodWorker, now_str
 from gitopslab.cluster.runtime.network import PodNetwork
@@ -110,7 +112,7 @@ class Kubelet:
     # --- node ---------------------------------------------------------------------
     async def register_node(self) -> None:
         try:
-            node = await self.client.get("v1", "Node", self.node_name)
+            await self.client.get("v1", "Node", self.node_name)
         except ApiError as e:
             if e.code != 404:
                 raise
@@ -120,9 +122,6 @@ class Kubelet:
                 if e2.code != 409:
                     raise
             return
-        for a in (node.get("status") or {}).get("addresses") or []:
-            if a.get("type") == "InternalIP":
-                self.host_ip = a.get("address") or self.host_ip
 
     def service_env(self, pod: dict) -> dict[str, str]:
         if (pod.get("spec") or {}).get("enableServiceLinks") is False:
@@ -171,7 +170,9 @@ class Kubelet:
         self.pods.add_handler(on_add=self._on_pod, on_update=lambda old, new: self._on_pod(new),
                               on_delete=self._on_pod_deleted)
         tasks = [asyncio.create_task(self.services.run(), name="kubelet services"),
-                 asyncio.create_task(self.pods.run(), name="kubelet pods")]
+                 asyncio.create_task(self.pods.run(), name="kubelet pods"),
+                 asyncio.create_task(Heartbeat(self.client, self.clock, self.node_name).run(),
+                                     name="kubelet heartbeat")]
         try:
             await self.pods.wait_synced()
             alive = {p["metadata"].get("uid") for p in self.pods.items()}

@@ -185,6 +185,10 @@ async def _pvc_path(client: Client, claim: str, ns: str, volume: str, pv_root: P
         pv = {}
     spec = pv.get("spec") or {}
     host = (spec.get("hostPath") or {}).get("path") or (spec.get("local") or {}).get("path")
+    cluster_root = pv_root.parent
+    if host and not Path(host).resolve().is_relative_to(cluster_root.resolve()):
+        # a PV written by hand (hostPath: /data): sandboxed like hostPath volumes
+        host = str(cluster_root / "hostpath" / host.lstrip("/"))
     path = Path(host) if host else pv_root / pv_name
     try:
         path.mkdir(parents=True, exist_ok=True)

@@ -346,9 +346,13 @@ def test_prune_off_then_on_and_new_commit(argocd, repo):
     patch_app(argocd, name, {"spec": {"syncPolicy": {"automated": {"prune": True, "selfHeal": True}}}})
     wait_for(lambda: not argocd.core.list_namespaced_config_map(ns, field_selector="metadata.name=settings").items,
              "ConfigMap pruned")
-    app = wait_app(argocd, name, lambda a: synced_healthy(a) and op_phase(a) == "Succeeded" and not a.get("operation"),
-                   "Synced after prune")
-    pruned = [r for r in app["status"]["operationState"]["syncResult"]["resources"] if r["kind"] == "ConfigMap"]
+    def pruned_configmaps(a):
+        results = ((a["status"].get("operationState") or {}).get("syncResult") or {}).get("resources") or []
+        return [r for r in results if r["kind"] == "ConfigMap"]
+
+    app = wait_app(argocd, name, lambda a: synced_healthy(a) and op_phase(a) == "Succeeded" and not a.get("operation")
+                   and pruned_configmaps(a), "Synced after prune")
+    pruned = pruned_configmaps(app)
     assert pruned[0]["status"] == "Pruned" and pruned[0]["message"] == "pruned"
 
 

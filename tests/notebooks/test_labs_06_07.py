@@ -98,11 +98,7 @@ def test_07_staging_cluster_and_slack_notification(lab_home):
     assert re.search(r"Cluster 'https://127\.0\.0\.1:\d+' added", text)
     assert re.search(r"https://127\.0\.0\.1:\d+\s+staging", text)
     if "« webapp-staging » est Synced et Healthy." not in text:
-        problem = _staging_app_problem(lab_home.home)
-        if "Unauthorized" in problem:
-            pytest.xfail("the embedded API server does not accept the argocd-manager service-account token "
-                         f"yet, so Argo CD cannot reach the staging cluster: {problem[:300]}")
-        pytest.fail(f"webapp-staging did not sync: {problem}\n{text[-3000:]}")
+        pytest.fail(f"webapp-staging did not sync: {_staging_app_problem(lab_home.home)}\n{text[-3000:]}")
     assert "http://127.0.0.2:30000/" in text and "Pas de réponse" not in text
     assert "deployment.apps/webapp-staging   1/1" in text
     assert 'Error from server (NotFound): namespaces "webapp-staging" not found' in text

@@ -250,14 +250,14 @@ apply_application(lab, yaml.safe_load(APPLICATION))
 # Critère 1 : l'application quote-app existe dans Argo CD.
 checks.require(checks.app_exists(lab), "L'application quote-app existe dans Argo CD")
 ### BEGIN HIDDEN TESTS
-checks.require(run_fresh("app_exists"), "L'application quote-app existe dans Argo CD (vérification indépendante)")
+checks.require(run_fresh("app_exists"), "L'application quote-app existe dans Argo CD (vérification indépendante)", quiet=True)
 ### END HIDDEN TESTS
 ''', 1),
     test("test_application_source", '''
 # Critère 2 : la source est votre dépôt (dossier k8s), synchro automatique avec prune et self-heal.
 checks.require(checks.app_source(lab, exam.repo_url()), "Source et politique de synchronisation")
 ### BEGIN HIDDEN TESTS
-checks.require(run_fresh("app_source"), "Source et politique de synchronisation (vérification indépendante)")
+checks.require(run_fresh("app_source"), "Source et politique de synchronisation (vérification indépendante)", quiet=True)
 ### END HIDDEN TESTS
 ''', 2),
     md("""
@@ -304,15 +304,15 @@ wait_for_application(lab, "quote-app", timeout=600)
 # Critère 3 : l'application est Synced et Healthy.
 checks.require(checks.synced_healthy(lab), "L'application est Synced et Healthy")
 ### BEGIN HIDDEN TESTS
-checks.require(run_fresh("synced_healthy"), "Synced et Healthy (vérification indépendante)")
-checks.require(run_fresh("live_container_port"), "Le Deployment en service déclare containerPort 5000")
+checks.require(run_fresh("synced_healthy"), "Synced et Healthy (vérification indépendante)", quiet=True)
+checks.require(run_fresh("live_container_port"), "Le Deployment en service déclare containerPort 5000", quiet=True)
 ### END HIDDEN TESTS
 ''', 3),
     test("test_commit_correction", '''
 # Critère 4 : le commit de correction est dans l'historique Git de votre dépôt, et déployé.
 checks.require(checks.fix_commit(lab, exam.repo_url()), "Commit de correction dans Git")
 ### BEGIN HIDDEN TESTS
-checks.require(run_fresh("fix_commit"), "Commit de correction (vérification indépendante)")
+checks.require(run_fresh("fix_commit"), "Commit de correction (vérification indépendante)", quiet=True)
 ### END HIDDEN TESTS
 ''', 2),
     md("""
@@ -333,8 +333,8 @@ print(PAGE)
 # Critère 5 : une citation est servie sur le NodePort du Service.
 checks.require(checks.quote_served(lab), "Une citation est servie sur le NodePort")
 ### BEGIN HIDDEN TESTS
-checks.require(run_fresh("quote_served"), "Citation servie (vérification indépendante)")
-checks.require(run_fresh("live_image"), "L'image en service est la vôtre")
+checks.require(run_fresh("quote_served"), "Citation servie (vérification indépendante)", quiet=True)
+checks.require(run_fresh("live_image"), "L'image en service est la vôtre", quiet=True)
 ### END HIDDEN TESTS
 ''', 2),
     md("""

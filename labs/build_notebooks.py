@@ -201,7 +201,9 @@ import tempfile
 ## 2. Une copie du dépôt à notre nom
 
 Nous ne pouvons pas modifier le dépôt du cours : copions-le dans un dépôt à notre nom (comme un *fork* sur GitHub),
-puis poussons-le avec notre jeton d'accès personnel.
+puis poussons-le avec notre jeton d'accès personnel. Le Service du dépôt fixe le `nodePort` 30001, déjà utilisé
+par l'atelier 4 dans ce cluster : un même NodePort ne peut servir qu'un Service, nous laissons donc Kubernetes en
+attribuer un autre.
 """),
     ("code", """
 UTILISATEUR = learner_name()
@@ -209,6 +211,10 @@ DEPOT = repos.create_repository("datascientest-chart", private=False)
 travail = Path(tempfile.mkdtemp(prefix="atelier5-")) / "datascientest-chart"
 copie = repos.clone("https://github.com/nzapanarcisse/datascientest-chart.git", travail)
 copie.remote("origin").set_url(DEPOT)
+# Le NodePort 30001 est peut-être déjà pris par l'atelier 4 : laissons Kubernetes en choisir un.
+service = travail / "webapp" / "webapp-manifest" / "service.yaml"
+service.write_text(service.read_text().replace("      nodePort: 30001\n", ""))
+repos.commit_all(copie, "Service : NodePort choisi par Kubernetes")
 repos.push(copie)
 """),
     ("md", "## 3. L'application, en synchronisation automatique avec prune et self-heal"),

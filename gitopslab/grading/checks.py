@@ -291,10 +291,11 @@ def verifier(lab: Lab, repo_url: str | None = None, *, user: str | None = None) 
     return passed == len(results)
 
 
-def require(result: Result, title: str = "") -> None:
-    """For nbgrader test cells: pass silently, or fail with the French detail and hint."""
+def require(result: Result, title: str = "", *, quiet: bool = False) -> None:
+    """For nbgrader test cells: pass (printing ✅ unless ``quiet``), or fail with the French detail and hint."""
     if result.ok:
-        print(f"✅ {title or result.detail}")
+        if not quiet:
+            print(f"✅ {title or result.detail}")
         return
     message = f"{title + ' — ' if title else ''}{result.detail}"
     if result.hint:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from nbconvert.preprocessors import Preprocessor
-from traitlets import Unicode
+from traitlets import Bool, Unicode
 
 HIDDEN_PLACEHOLDER = "# (vérifications cachées de la correction)"
 
@@ -27,6 +27,7 @@ def strip_hidden_tests(source: str, begin: str = "### BEGIN HIDDEN TESTS",
 class StripHiddenTests(Preprocessor):
     """Removes hidden tests from every cell's source before the feedback HTML is written."""
 
+    enabled = Bool(True).tag(config=True)  # nbconvert preprocessors are off unless enabled
     begin_hidden_tests_delimeter = Unicode("### BEGIN HIDDEN TESTS").tag(config=True)
     end_hidden_tests_delimeter = Unicode("### END HIDDEN TESTS").tag(config=True)
 

@@ -25,7 +25,7 @@ def test_overtime_submission_is_stopped_and_reported(tmp_path):
     subs.write_submission(course, "lent", subs.correct())
     subs.write_submission(course, "vide", subs.empty())
     before = {p.pid for p in psutil.process_iter()}
-    outcomes = {o.student: o for o in Batch(BatchConfig(course, workers=1, time_limit=4, grace=0)).run()}
+    outcomes = {o.student: o for o in Batch(BatchConfig(course, workers=1, time_limit=15, grace=0)).run()}
     assert "temps limite dépassé" in outcomes["lent"].error
     assert not outcomes["lent"].scores.found
     assert outcomes["vide"].scores.found and outcomes["vide"].scores.auto_total == 0

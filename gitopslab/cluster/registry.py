@@ -155,6 +155,17 @@ def pod_qos_class(pod: dict) -> str:
     return "Guaranteed" if guaranteed else "Burstable"
 
 
+# Status fields that the Go types serialize even when zero (no omitempty): a fresh
+# object's status shows them, and the official Python client requires them.
+ZERO_STATUS = {
+    ("apps", "statefulsets"): {"replicas": 0, "availableReplicas": 0},
+    ("apps", "replicasets"): {"replicas": 0},
+    ("apps", "daemonsets"): {"currentNumberScheduled": 0, "numberMisscheduled": 0,
+                             "desiredNumberScheduled": 0, "numberReady": 0},
+    ("", "replicationcontrollers"): {"replicas": 0},
+    ("autoscaling", "horizontalpodautoscalers"): {"desiredReplicas": 0},
+}
+
 class _Compat:
     """Lazy access to modules other engineers own (patch, admission), with
     minimal fallbacks while they are not there."""
@@ -518,7 +529,7 @@ class Registry:
             if res.has_status():
                 obj.pop("status", None)
         elif res.has_status():
-            obj["status"] = {}
+            obj["status"] = dict(ZERO_STATUS.get(key, {}))
 
     def _after_admission_create(self, res: ResourceDef, obj: dict, now: datetime) -> None:
         key = (res.group, res.plural)

@@ -148,12 +148,6 @@ def statefulset(image: str) -> dict:
                         "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "admission bugs outside the kubelet: (1) admission/workloads.validate_statefulset validates the pod template's "
-    "volumeMounts against its volumes only, so a mount of a volumeClaimTemplate is 422 'Not found' (upstream "
-    "ValidatePodTemplateSpecForStatefulSet does not validate the pod spec); (2) admission/storage.validate_pvc "
-    "forbids the binder setting spec.volumeName on an unbound claim (upstream clears it before comparing when the "
-    "old volumeName is empty), so the claim stays Pending"))
 def test_statefulset_with_a_persistent_volume(lab, ns, image):
     lab.apps.create_namespaced_stateful_set(ns, statefulset(image))
     lab.kubectl("-n", ns, "rollout", "status", "statefulset/db", "--timeout=60s")

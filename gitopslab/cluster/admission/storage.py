@@ -41,6 +41,8 @@ def validate_pvc(obj: dict, old: dict | None) -> list[FieldError]:
             s.pop("volumeAttributesClassName", None)
         if old_spec.get("volumeName") and not new_spec.get("volumeName"):
             new_spec["volumeName"] = old_spec["volumeName"]
+        if not old_spec.get("volumeName") and new_spec.get("volumeName"):
+            old_spec["volumeName"] = new_spec["volumeName"]  # binding sets it once (upstream clears it first)
         if new_spec != old_spec:
             errs.append(forbidden("spec", "spec is immutable after creation except resources.requests and "
                                           "volumeAttributesClassName for bound claims"))

@@ -135,7 +135,7 @@ def selector_matches(selector: dict, labels: dict) -> bool:
 
 
 def _validate_selector_and_template(spec: dict, path: str, kind_word: str, restart_policies: list[str] | None,
-                                    template: dict | None = None) -> list[FieldError]:
+                                    template: dict | None = None, *, pod_spec: bool = True) -> list[FieldError]:
     errs: list[FieldError] = []
     selector = spec.get("selector")
     template = spec.get("template") if template is None else template
@@ -154,7 +154,8 @@ def _validate_selector_and_template(spec: dict, path: str, kind_word: str, resta
     errs.extend(validate_labels(labels, f"{path}.template.metadata.labels"))
     if selector and (selector.get("matchLabels") or selector.get("matchExpressions")) and not selector_matches(selector, labels):
         errs.append(invalid(f"{path}.template.metadata.labels", GoValue(go_map(labels)), "`selector` does not match template `labels`"))
-    errs.extend(validate_pod_spec(template.get("spec") or {}, f"{path}.template.spec", restart_policies))
+    if pod_spec:
+        errs.extend(validate_pod_spec(template.get("spec") or {}, f"{path}.template.spec", restart_policies))
     return errs
 
 
@@ -230,7 +231,9 @@ def validate_statefulset(obj: dict, old: dict | None) -> list[FieldError]:
     if utype not in ("RollingUpdate", "OnDelete"):
         errs.append(not_supported("spec.updateStrategy.type", utype, ["OnDelete", "RollingUpdate"]) if utype
                     else required("spec.updateStrategy"))
-    errs += _validate_selector_and_template(spec, "spec", "statefulset", ["Always"])
+    # As upstream (ValidatePodTemplateSpecForStatefulSet): the template's pod spec is not validated,
+    # since its volumeMounts may name volumeClaimTemplates that only exist once pods are made.
+    errs += _validate_selector_and_template(spec, "spec", "statefulset", ["Always"], pod_spec=False)
     if old is not None:
         old_spec = old.get("spec") or {}
         mutable = ("replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy",

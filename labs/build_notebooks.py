@@ -213,7 +213,7 @@ copie = repos.clone("https://github.com/nzapanarcisse/datascientest-chart.git", 
 copie.remote("origin").set_url(DEPOT)
 # Le NodePort 30001 est peut-être déjà pris par l'atelier 4 : laissons Kubernetes en choisir un.
 service = travail / "webapp" / "webapp-manifest" / "service.yaml"
-service.write_text(service.read_text().replace("      nodePort: 30001\n", ""))
+service.write_text(service.read_text().replace("      nodePort: 30001\\n", ""))
 repos.commit_all(copie, "Service : NodePort choisi par Kubernetes")
 repos.push(copie)
 """),

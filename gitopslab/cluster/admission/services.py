@@ -7,7 +7,7 @@ import random
 
 from gitopslab.cluster.admission.fields import (FieldError, GoValue, duplicate, forbidden, go_string_slice, invalid,
                                                  not_supported, required)
-from gitopslab.cluster.admission.names import port_name, port_number
+from gitopslab.cluster.admission.names import dns1123_label, port_name, port_number
 
 SERVICE_CIDR = ipaddress.ip_network("10.43.0.0/16")  # k3s's default service CIDR
 KUBERNETES_SERVICE_IP = "10.43.0.1"
@@ -87,7 +87,8 @@ def _validate_ports(spec: dict) -> list[FieldError]:
         if len(ports) > 1 and not name:
             errs.append(required(f"{path}.name"))
         elif name:
-            errs.extend(invalid(f"{path}.name", name, m) for m in port_name(name))
+            # Service port names are DNS-1123 labels; IANA_SVC_NAME only applies to container ports
+            errs.extend(invalid(f"{path}.name", name, m) for m in dns1123_label(name))
             if name in names:
                 errs.append(duplicate(f"{path}.name", name))
             names.add(name)

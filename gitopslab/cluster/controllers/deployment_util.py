@@ -290,6 +290,9 @@ def calculate_status(d: dict, all_rss: list[dict], new_rs: dict | None, now: str
     else:
         set_condition(status, new_condition(AVAILABLE, "False", MIN_UNAVAILABLE,
                                             "Deployment does not have minimum availability.", now))
+    for k in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas", "unavailableReplicas"):
+        if status[k] == 0:
+            del status[k]  # omitempty, as the real API serves it
     return status
 
 
@@ -341,7 +344,7 @@ def rollout_status(d: dict, all_rss: list[dict], new_rs: dict | None, now_dt: da
     if progress_deadline(d) is None:
         remove_condition(status, PROGRESSING)
     current = get_condition(status, PROGRESSING)
-    complete = (status["replicas"] == status["updatedReplicas"] and current is not None
+    complete = (status.get("replicas", 0) == status.get("updatedReplicas", 0) and current is not None
                 and current.get("reason") == NEW_RS_AVAILABLE)
     rs_name = (new_rs.get("metadata") or {}).get("name") if new_rs else None
     dname = (d.get("metadata") or {}).get("name")

@@ -112,7 +112,10 @@ class StatefulSetController(Controller):
         for ord_ in wanted:
             pod = pods.get(ord_)
             if pod is not None and P.is_terminated(pod):
-                await self._delete_pod(sts, pod)
+                # a finished pod is deleted to be recreated; one already being deleted
+                # (the kubelet marks it Succeeded/Failed during its grace period) is left to go
+                if not P.is_terminating(pod):
+                    await self._delete_pod(sts, pod)
                 if ordered:
                     return
                 continue

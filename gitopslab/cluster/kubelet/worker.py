@@ -38,6 +38,9 @@ CONFIG_RETRY_SECONDS = 10     # a CreateContainerConfigError is retried on the n
 ERR_IMAGE_PULL_SHOWN_SECONDS = 2
 MOUNT_RETRY_INITIAL = 0.5     # volume operations: exponential back-off 0.5 s .. 2m2s
 MOUNT_RETRY_MAX = 122.0
+# Real seconds from the deletion to the final delete at the least, as a real kubelet takes:
+# sooner, `kubectl delete --wait` can miss the DELETED event of a pod recreated under its name.
+MIN_TEARDOWN_SECONDS = 1.0
 
 
 def now_str() -> str:
@@ -560,6 +563,7 @@ class PodWorker:
         return float(grace)
 
     async def _terminate(self) -> None:
+        teardown_floor = asyncio.get_running_loop().time() + MIN_TEARDOWN_SECONDS
         grace = self._grace_seconds()
         if self._lifecycle is not None:
             self._lifecycle.cancel()
@@ -587,6 +591,7 @@ class PodWorker:
         self.k.network.release(self.uid)
         shutil.rmtree(self.pod_dir, ignore_errors=True)
         if not self._gone:
+            await asyncio.sleep(max(0.0, teardown_floor - asyncio.get_running_loop().time()))
             try:
                 await self.k.client.delete("v1", "Pod", self.name, self.namespace, grace_period_seconds=0,
                                            preconditions={"uid": self.uid})

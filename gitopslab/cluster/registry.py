@@ -44,6 +44,14 @@ def rfc3339(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _without_nulls(value):
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
 def generate_suffix(n: int = 5) -> str:
     return "".join(random.choice(GENERATE_ALPHABET) for _ in range(n))
 
@@ -291,6 +299,8 @@ class Registry:
         return entry
 
     def _to_storage(self, res: ResourceDef, obj: dict) -> dict:
+        if not res.custom:
+            obj = _without_nulls(obj)  # decoding into a typed object keeps no explicit null
         if self._is_events_v1(res):
             return eventsview.events_v1_to_core(obj)
         return obj

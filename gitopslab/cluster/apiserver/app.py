@@ -18,7 +18,7 @@ from aiohttp import web
 
 from gitopslab.cluster import errors as E
 from gitopslab.cluster.apiserver import logs as pod_logs
-from gitopslab.cluster.apiserver import protobuf
+from gitopslab.cluster.apiserver import protobuf, streaming
 from gitopslab.cluster.errors import ApiError
 from gitopslab.cluster.kinds import ResourceDef
 from gitopslab.cluster.registry import DeleteOptions, Registry, WriteOptions
@@ -359,6 +359,8 @@ class Api:
             raise E.method_not_allowed()
         if t.res.namespaced and t.namespace is None:
             raise E.server_not_found()
+        if (t.res.group, t.res.plural) == ("", "pods") and t.sub in streaming.STREAMING_SUBRESOURCES:
+            raise streaming.refuse(self.registry.view, t.namespace, t.name, t.sub)
         if m == "GET":
             if t.sub == "log":
                 return await pod_logs.handle(self.registry, self.app[PATHS_KEY], request, t.namespace, t.name)
@@ -433,7 +435,9 @@ class Api:
                 else:
                     line = '{"type":"' + kind + '","object":' + entry.raw + "}"
                 await resp.write(line.encode() + b"\n")
-        except (ConnectionResetError, asyncio.CancelledError):
+        except ConnectionResetError:
+            pass  # the client went away (kubectl stops its watch this way): not a server error
+        except asyncio.CancelledError:
             stream.close()
             raise
         finally:

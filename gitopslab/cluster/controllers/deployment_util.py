@@ -7,7 +7,7 @@ import copy
 from datetime import datetime, timedelta
 
 from gitopslab.cluster.controllers import timeutil
-from gitopslab.cluster.controllers.hashing import compute_hash
+from gitopslab.cluster.controllers.hashing import compute_hash, without_nulls
 from gitopslab.cluster.controllers.pods import int_or_percent
 
 HASH_LABEL = "pod-template-hash"
@@ -91,7 +91,7 @@ def template_hash(d: dict) -> str:
 
 
 def _without_hash(template: dict) -> dict:
-    t = copy.deepcopy(template or {})
+    t = without_nulls(template or {})
     labels = (t.get("metadata") or {}).get("labels")
     if labels is not None:
         labels.pop(HASH_LABEL, None)

@@ -27,8 +27,17 @@ def safe_encode_string(s: str) -> str:
     return "".join(ALPHANUMS[b % len(ALPHANUMS)] for b in s.encode())
 
 
+def without_nulls(value):
+    """A typed Go object has no nulls: ``"creationTimestamp": null`` and an absent field are one value."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
+
+
 def compute_hash(template: dict, collision_count: int | None = None) -> str:
-    data = json.dumps(template or {}, sort_keys=True, separators=(",", ":")).encode()
+    data = json.dumps(without_nulls(template or {}), sort_keys=True, separators=(",", ":")).encode()
     if collision_count is not None:
         data += int(collision_count & 0xFFFFFFFF).to_bytes(8, "little")
     return safe_encode_string(str(fnv32a(data)))

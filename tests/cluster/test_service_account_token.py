@@ -1,11 +1,12 @@
 """Does a service-account token Secret's token authenticate against the API, as `argocd cluster add` relies on?"""
 import base64
+import shutil
 import subprocess
 import time
 
 import pytest
 
-from tests.conftest import KUBECTL
+KUBECTL = "/usr/bin/kubectl" if shutil.which("/usr/bin/kubectl") else (shutil.which("kubectl") or "kubectl")
 
 
 def _token(lab, ns, name, timeout=15.0):

@@ -80,10 +80,10 @@ async def apply(client, config: dict, live: dict | None, *, dry_run: bool = Fals
         return ApplyResult("replaced", f"{ref} replaced", obj)
     modified = with_last_applied(config)
     original = _last_applied(live)
-    patch = three_way_patch(original, modified, live)
+    patch_type = "strategic" if _group(config) in BUILT_IN_GROUPS else "merge"
+    patch = three_way_patch(original, modified, live, strategic=patch_type == "strategic")
     if not patch:
         return ApplyResult("unchanged", f"{ref} unchanged", live)
-    patch_type = "strategic" if _group(config) in BUILT_IN_GROUPS else "merge"
     obj = await client.patch(api_version, kind, meta["name"], patch, namespace,
                              patch_type=patch_type, dry_run=dry_run)
     return ApplyResult("configured", f"{ref} configured", obj)
@@ -110,12 +110,16 @@ def _last_applied(live: dict) -> dict:
         return {}
 
 
-def three_way_patch(original: dict, modified: dict, current: dict) -> dict:
+def three_way_patch(original: dict, modified: dict, current: dict, *, strategic: bool = False) -> dict:
     """A merge patch taking ``current`` to ``modified`` and deleting what ``original`` had and ``modified`` drops.
 
     Values only the server set (present in ``current`` only) are kept; lists
     are replaced when their items differ (items compared as subsets of the
-    live items, so defaulted fields inside containers don't count).
+    live items, so defaulted fields inside containers don't count). In a
+    strategic merge patch a list of objects would be merged by its merge key
+    (an 8080 port kept beside the new 5000 one), so such a list carries the
+    ``$patch: replace`` directive: the result is the configured list, as
+    ``kubectl apply``'s delete directives make it.
     """
     patch: dict = {}
     original = original if isinstance(original, dict) else {}
@@ -123,12 +127,13 @@ def three_way_patch(original: dict, modified: dict, current: dict) -> dict:
     for key, want in modified.items():
         have = current.get(key)
         if isinstance(want, dict) and isinstance(have, dict):
-            sub = three_way_patch(original.get(key) or {}, want, have)
+            sub = three_way_patch(original.get(key) or {}, want, have, strategic=strategic)
             if sub:
                 patch[key] = sub
         elif isinstance(want, list) and isinstance(have, list):
             if not _list_subset(want, have) or _list_dropped(original.get(key), want):
-                patch[key] = want
+                replace_all = strategic and any(isinstance(item, dict) for item in want + have)
+                patch[key] = want + [{"$patch": "replace"}] if replace_all else want
         elif key not in current or want != have:
             patch[key] = want
     for key in original:

@@ -109,7 +109,8 @@ class SyncEngine:
             failed = await self._create_namespace(req)
             if failed:
                 return SyncOutcome(FAILED, f"the namespace failed to apply, reason: {failed}", self.results())
-        if not await self._run_tasks([t for t in tasks if t.phase != synctasks.SYNC_FAIL], req, dry_run=True):
+        if not await self._run_tasks(_dry_runnable([t for t in tasks if t.phase != synctasks.SYNC_FAIL]), req,
+                                     dry_run=True):
             return SyncOutcome(FAILED, "one or more objects failed to apply (dry run)", self.results())
         if req.dry_run:
             return SyncOutcome(SUCCEEDED, "successfully synced (all tasks run)", self.results())
@@ -319,6 +320,15 @@ def _waiting_message(running: list[SyncTask]) -> str:
     if len(running) > 1:
         message += f" and {len(running) - 1} more {'hooks' if not resources else 'resources'}"
     return message
+
+
+def _dry_runnable(tasks: list[SyncTask]) -> list[SyncTask]:
+    """Tasks the dry run can check: not those in a namespace this same sync creates
+    (a chart's own Namespace, as gitops-engine skips them), which would only fail as missing."""
+    created = {t.target["metadata"]["name"] for t in tasks
+               if t.target is not None and t.live is None and not t.is_prune and t.target.get("kind") == "Namespace"}
+    return [t for t in tasks
+            if t.target is None or (t.target.get("metadata") or {}).get("namespace") not in created]
 
 
 def _phase_wave_groups(tasks: list[SyncTask]) -> list[list[SyncTask]]:

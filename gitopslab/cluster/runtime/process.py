@@ -139,6 +139,11 @@ class ProcessContainer(Container):
             "GITOPSLAB_HOSTNAME": cfg.env.get("HOSTNAME") or cfg.pod_name,
             "GITOPSLAB_ROOTFS": str(self.view.rootfs or ""),
             "GITOPSLAB_PATH_MAP": self.view.as_env(),
+            # host paths the process already uses as they are (its interpreter's environment,
+            # the image files, the pod's folder): never mapped again, even when the lab lives under /tmp
+            "GITOPSLAB_HOST_PATHS": json.dumps([p for p in (
+                str(self.python.parent.parent) if self.python else "", str(self.view.rootfs or ""),
+                str(cfg.pod_dir)) if p]),
             "GITOPSLAB_SERVICES": str(cfg.services_file or ""),
             "GITOPSLAB_PDEATHSIG": "1",
         })

@@ -28,6 +28,7 @@ _NAMESPACE = os.environ.get("GITOPSLAB_NAMESPACE", "default")
 _ROOTFS = os.environ.get("GITOPSLAB_ROOTFS", "")
 _SERVICES_FILE = os.environ.get("GITOPSLAB_SERVICES", "")
 _HOSTNAME = os.environ.get("GITOPSLAB_HOSTNAME", "")
+_HOST_PATHS = tuple(p.rstrip("/") + "/" for p in json.loads(os.environ.get("GITOPSLAB_HOST_PATHS", "[]")))
 try:
     _PATH_MAP = sorted(json.loads(os.environ.get("GITOPSLAB_PATH_MAP", "[]")), key=lambda m: -len(m[0]))
 except ValueError:
@@ -201,7 +202,7 @@ def _translate(path):
         return path
     as_bytes = isinstance(raw, bytes)
     text = os.fsdecode(raw) if as_bytes else raw
-    if not text.startswith("/"):
+    if not text.startswith("/") or text.startswith(_HOST_PATHS):
         return path
     for prefix, host in _PATH_MAP:
         if text == prefix or text.startswith(prefix.rstrip("/") + "/"):

@@ -34,6 +34,7 @@ from gitopslab.argocd.manifesterrors import ManifestError
 from gitopslab.argocd.reposerver import ManifestRequest, RepoServer
 from gitopslab.cluster.errors import ApiError
 from gitopslab.cluster.informer import Informer, WorkQueue, run_workers
+from gitopslab.argocd import presence
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,6 @@ REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
 FINALIZER = "resources-finalizer.argocd.argoproj.io"
 FINALIZER_BACKGROUND = "resources-finalizer.argocd.argoproj.io/background"
 FINALIZER_FOREGROUND = "resources-finalizer.argocd.argoproj.io/foreground"
-INSTALL_POLL_SECONDS = 2.0
 WORKERS = 8
 
 
@@ -66,26 +66,12 @@ class AppRuntime:
 async def run(ctx) -> None:
     """Daemon entry point (``gitopslab.argocd.controller:run``)."""
     while True:
-        await _wait_installed(ctx)
+        await presence.wait_installed(ctx)
         controller = AppController(ctx)
         try:
             await controller.serve()
         finally:
             await controller.stop()
-
-
-async def _installed(client) -> bool:
-    try:
-        return (await client.get_or_none("v1", "Namespace", NAMESPACE) is not None and
-                await client.get_or_none("apiextensions.k8s.io/v1", "CustomResourceDefinition",
-                                         "applications.argoproj.io") is not None)
-    except ApiError:
-        return False
-
-
-async def _wait_installed(ctx) -> None:
-    while not await _installed(ctx.client):
-        await ctx.clock.sleep(INSTALL_POLL_SECONDS)
 
 
 class AppController:
@@ -122,8 +108,7 @@ class AppController:
             asyncio.create_task(self._periodic()),
             asyncio.create_task(self._webhooks()),
         ]
-        while await _installed(self.client):
-            await self.clock.sleep(INSTALL_POLL_SECONDS)
+        await presence.wait_uninstalled(self.client, self.clock)
         log.info("argocd: namespace %s deleted, controller idle", NAMESPACE)
 
     async def stop(self) -> None:

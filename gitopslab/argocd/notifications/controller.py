@@ -36,12 +36,12 @@ from gitopslab.argocd.notifications.state import NotificationsState
 from gitopslab.argocd.notifications.templates import TemplateNotFound
 from gitopslab.cluster.errors import ApiError
 from gitopslab.cluster.informer import Informer, WorkQueue, object_key, run_workers, split_key
+from gitopslab.argocd import presence
 
 log = logging.getLogger("gitopslab.argocd.notifications")
 
 NAMESPACE = "argocd"
 APP_API = "argoproj.io/v1alpha1"
-INSTALL_POLL_SECONDS = 2.0
 RESYNC_SECONDS = 60.0
 WORKERS = 2
 REPO_SECRET_SELECTOR = "argocd.argoproj.io/secret-type in (repository,repo-creds)"
@@ -50,26 +50,12 @@ REPO_SECRET_SELECTOR = "argocd.argoproj.io/secret-type in (repository,repo-creds
 async def run(ctx) -> None:
     """Daemon entry point (``gitopslab.argocd.notifications.controller:run``)."""
     while True:
-        await _wait_installed(ctx)
+        await presence.wait_installed(ctx)
         controller = NotificationsController(ctx)
         try:
             await controller.serve()
         finally:
             await controller.stop()
-
-
-async def _installed(client) -> bool:
-    try:
-        return (await client.get_or_none("v1", "Namespace", NAMESPACE) is not None and
-                await client.get_or_none("apiextensions.k8s.io/v1", "CustomResourceDefinition",
-                                         "applications.argoproj.io") is not None)
-    except ApiError:
-        return False
-
-
-async def _wait_installed(ctx) -> None:
-    while not await _installed(ctx.client):
-        await ctx.clock.sleep(INSTALL_POLL_SECONDS)
 
 
 def _logrus(message: str, key: str | None = None) -> str:
@@ -139,8 +125,7 @@ class NotificationsController:
         log.info(_logrus("Controller is running."))
         self._tasks.append(asyncio.create_task(run_workers(self.queue, self.process, workers=WORKERS,
                                                            name="notifications")))
-        while await _installed(self.client):
-            await self.clock.sleep(INSTALL_POLL_SECONDS)
+        await presence.wait_uninstalled(self.client, self.clock)
         log.info(_logrus("Controller has stopped."))
 
     async def stop(self) -> None:

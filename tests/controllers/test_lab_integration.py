@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 
 
 def wait(predicate, timeout=60, what="condition"):
@@ -57,7 +58,12 @@ def test_service_endpoints(lab, ns):
         "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": "http"}]}})
 
     def two_addresses():
-        ep = lab.core.read_namespaced_endpoints("web", ns)
+        try:
+            ep = lab.core.read_namespaced_endpoints("web", ns)
+        except ApiException as e:  # the endpoints controller has not written it yet
+            if e.status == 404:
+                return None
+            raise
         return ep.subsets and len((ep.subsets[0].addresses or []) + (ep.subsets[0].not_ready_addresses or [])) == 2 and ep
     ep = wait(two_addresses, what="endpoints")
     subset = ep.subsets[0]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from gitopslab.ci.machine import CONTAINER_NETWORK, allocate_address
 from gitopslab.home import Home
+from gitopslab import processes
 
 START_TIMEOUT = 20.0
 STOP_GRACE = 10.0
@@ -149,18 +149,7 @@ def stop(machine_root: Path, ref: str, *, grace: float = STOP_GRACE) -> str:
     d, _ = found
     pid = _pid(d)
     if pid and running(d):
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and running(d):
-            time.sleep(0.02)
-        if running(d):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        processes.terminate(pid, lambda: running(d), grace)
         _reap(pid)
     return ref
 

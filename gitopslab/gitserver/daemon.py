@@ -10,7 +10,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 from gitopslab.gitserver.layout import GitPaths
 from gitopslab.gitserver.server import HEALTH_PATH
 from gitopslab.home import Home
+from gitopslab import processes
 
 START_TIMEOUT = 120.0  # the first start seeds the course repositories and the webapp image
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -95,20 +95,7 @@ def _stop_pid(paths: GitPaths) -> bool:
 
 
 def _terminate(pid: int, grace: float = 5.0) -> None:
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and _alive(pid):
-        time.sleep(0.02)
-    if _alive(pid):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        while _alive(pid):
-            time.sleep(0.02)
+    processes.terminate(pid, lambda: _alive(pid), grace, wait_after_kill=True)
 
 
 def _alive(pid: int) -> bool:

@@ -125,5 +125,20 @@ def wait_for_application(lab: Lab, name: str, *, sync: str = "Synced", health: s
         if elapsed > timeout_real:
             print(f"❌ « {name} » n'a pas atteint {sync}/{health} en {timeout:.0f} s "
                   f"(état : {' / '.join(s or '—' for s in state)}).")
+            for line in why_not_converged(app):
+                print("   " + line)
             return False
         time.sleep(interval)
+
+
+def why_not_converged(app: dict) -> list[str]:
+    """What Argo CD itself says about a stuck app: conditions, the last operation and its failed resources."""
+    status = app.get("status") or {}
+    lines = [f"condition {c.get('type')} : {c.get('message', '')}" for c in status.get("conditions") or []]
+    op = status.get("operationState") or {}
+    if op:
+        lines.append(f"dernière opération : {op.get('phase', '')} — {op.get('message', '')}")
+        for r in (op.get("syncResult") or {}).get("resources") or []:
+            if r.get("status") not in (None, "Synced", "Pruned"):
+                lines.append(f"  {r.get('kind')}/{r.get('name')} ({r.get('status')}) : {r.get('message', '')}")
+    return lines

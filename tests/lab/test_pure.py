@@ -64,3 +64,21 @@ def test_repository_secret_is_what_argocd_repo_add_writes():
     assert s["metadata"]["labels"] == {"argocd.argoproj.io/secret-type": "repository"}
     assert s["stringData"] == {"type": "git", "url": "https://github.com/bob/quote-app.git", "username": "bob",
                                "password": "ghp_x"}
+
+
+def test_a_stuck_app_says_why_in_argocds_words():
+    from gitopslab.lab.apps import why_not_converged
+
+    app = {"status": {
+        "conditions": [{"type": "SyncError", "message": "Failed last sync attempt to abc: boom"}],
+        "operationState": {"phase": "Failed", "message": "one or more objects failed to apply (dry run)",
+                           "syncResult": {"resources": [
+                               {"kind": "Service", "name": "web", "status": "Synced", "message": "ok"},
+                               {"kind": "Deployment", "name": "web", "status": "SyncFailed",
+                                "message": 'namespaces "web" not found'}]}}}}
+    assert why_not_converged(app) == [
+        "condition SyncError : Failed last sync attempt to abc: boom",
+        "dernière opération : Failed — one or more objects failed to apply (dry run)",
+        '  Deployment/web (SyncFailed) : namespaces "web" not found',
+    ]
+    assert why_not_converged({"status": {}}) == []

@@ -45,6 +45,7 @@ FINALIZER = "resources-finalizer.argocd.argoproj.io"
 FINALIZER_BACKGROUND = "resources-finalizer.argocd.argoproj.io/background"
 FINALIZER_FOREGROUND = "resources-finalizer.argocd.argoproj.io/foreground"
 WORKERS = 8
+CACHE_CATCH_UP_SECONDS = 5.0   # real seconds: bounded, an unwatched or slow cluster must not block operations
 
 
 def _now() -> datetime:
@@ -435,7 +436,10 @@ class AppController:
             only=sync.get("resources"), out_of_sync=result.out_of_sync,
             only_out_of_sync=bool(sync.get("resources")) and bool(sync.get("selfHealAttemptsCount")),
             validate=self._permission_validator(app, cluster))
-        outcome = await syncmod.SyncEngine(client, self.clock, progress).run(request)
+        engine = syncmod.SyncEngine(client, self.clock, progress)
+        outcome = await engine.run(request)
+        # The refresh that follows must compare against what this sync wrote, not an older cache.
+        await live_state.wait_seen(engine.written, timeout=CACHE_CATCH_UP_SECONDS)
         return outcome, response.revision, source
 
     def _permission_validator(self, app: dict, cluster):

@@ -85,6 +85,27 @@ class LiveState:
             return None
         return informer.get(f"{namespace}/{name}" if namespace else name)
 
+    async def wait_seen(self, written: dict[tuple, str | None], timeout: float) -> bool:
+        """Wait until the cache reflects writes: ``(apiVersion, kind, namespace, name) -> resourceVersion``,
+        ``None`` for a deletion. False after ``timeout`` real seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        pending = dict(written)
+        while True:
+            pending = {key: rv for key, rv in pending.items() if not self._reflects(key, rv)}
+            if not pending or loop.time() >= deadline:
+                return not pending
+            await asyncio.sleep(0.01)
+
+    def _reflects(self, key: tuple, resource_version: str | None) -> bool:
+        api_version, kind, namespace, name = key
+        if (api_version, kind) not in self._informers:
+            return True  # a kind nobody watches yet is listed fresh when first needed
+        cached = self.get(api_version, kind, namespace, name)
+        if resource_version is None:
+            return cached is None
+        return cached is not None and _not_older(cached["metadata"].get("resourceVersion"), resource_version)
+
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
@@ -95,6 +116,14 @@ class LiveState:
                 pass
         self._tasks.clear()
         self._informers.clear()
+
+
+def _not_older(cached: str | None, written: str) -> bool:
+    """resourceVersions are opaque for clients; the lab cluster's are integers, compared as such."""
+    try:
+        return int(cached or 0) >= int(written)
+    except ValueError:
+        return cached == written
 
 
 def _connection_text(error: Exception, server: str) -> str:

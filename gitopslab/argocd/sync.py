@@ -72,6 +72,8 @@ class SyncEngine:
         self.clock = clock
         self.progress = progress
         self._results: dict[tuple, dict] = {}
+        # what this sync wrote: (apiVersion, kind, namespace, name) -> resourceVersion, None once deleted
+        self.written: dict[tuple, str | None] = {}
 
     # --- results -------------------------------------------------------
     def _set_result(self, task: SyncTask, status: str, hook_phase: str, message: str) -> None:
@@ -95,6 +97,9 @@ class SyncEngine:
 
     def results(self) -> list[dict]:
         return [{k: v for k, v in r.items() if v != "" or k == "namespace"} for r in self._results.values()]
+
+    def _wrote(self, obj: dict, resource_version: str | None) -> None:
+        self.written[_written_key(obj)] = resource_version
 
     async def _report(self, phase: str, message: str) -> None:
         if self.progress is not None:
@@ -125,11 +130,13 @@ class SyncEngine:
                 return await self._fail(sync_fail, failed, "one or more objects failed to apply", req)
             last = index == len(groups) - 1
             if last and not any(t.is_hook for t in group):
+                await self._wait_pruned(group)
                 await self._delete_hooks(tasks, synctasks.HOOK_SUCCEEDED)
                 return SyncOutcome(SUCCEEDED, "successfully synced (all tasks run)", self.results())
             if not last:
                 await self.clock.sleep(WAVE_DELAY_SECONDS)
             await self._wait_running(group)
+            await self._wait_pruned(group)
             if any(t.operation_state in (FAILED, ERROR) for t in group):
                 failed = [t for t in group if t.operation_state in (FAILED, ERROR)]
                 await self._delete_hooks(tasks, synctasks.HOOK_FAILED)
@@ -201,6 +208,8 @@ class SyncEngine:
                 self.client, task.target, live, dry_run=dry_run,
                 server_side=synctasks.should_server_side_apply(task.target, has_option(req.options, "ServerSideApply"), dry_run),
                 replace=synctasks.should_replace(task, has_option(req.options, "Replace")))
+            if not dry_run and result.object is not None:
+                self._wrote(result.object, ((result.object.get("metadata") or {}).get("resourceVersion")))
             return SYNCED, result.message
         except ApiError as e:
             return SYNC_FAILED, e.message
@@ -218,6 +227,7 @@ class SyncEngine:
             if not (task.live.get("metadata") or {}).get("deletionTimestamp"):
                 policy = _option_value(req.options, "PrunePropagationPolicy") or "foreground"
                 await applier.prune(self.client, task.live, propagation=policy)
+            self._wrote(task.live, None)
             return PRUNED, "pruned"
         except ApiError as e:
             return SYNC_FAILED, e.message
@@ -232,6 +242,22 @@ class SyncEngine:
                 return
             await self._report(RUNNING, _waiting_message(running))
             await self.clock.sleep(POLL_SECONDS)
+
+    async def _wait_pruned(self, group: list[SyncTask]) -> None:
+        """As gitops-engine, an operation does not go on while objects it pruned are still being deleted
+        (a foreground deletion waits for their dependents)."""
+        pending = [t for t in group if t.is_prune and self.written.get(_written_key(t.live), "") is None]
+        while True:
+            pending = [t for t in pending if await self._still_deleting(t.live)]
+            if not pending:
+                return
+            await self._report(RUNNING, _waiting_message(pending, "deletion of"))
+            await self.clock.sleep(POLL_SECONDS)
+
+    async def _still_deleting(self, live: dict) -> bool:
+        meta = live["metadata"]
+        current = await self.client.get_or_none(live["apiVersion"], live["kind"], meta["name"], meta.get("namespace"))
+        return current is not None and (current["metadata"].get("uid") == meta.get("uid") or not meta.get("uid"))
 
     async def _refresh(self, task: SyncTask) -> None:
         meta = task.target["metadata"]
@@ -311,10 +337,18 @@ def _resource_phase(live: dict) -> tuple[str, str]:
     return RUNNING, ""
 
 
-def _waiting_message(running: list[SyncTask]) -> str:
+def _written_key(obj: dict) -> tuple[str, str, str, str]:
+    meta = obj.get("metadata") or {}
+    return obj.get("apiVersion") or "", obj.get("kind") or "", meta.get("namespace") or "", meta.get("name") or ""
+
+
+def _waiting_message(running: list[SyncTask], pending_deletion: str = "") -> str:
+    """gitops-engine's ``setRunningPhase`` wording."""
     hooks = [t for t in running if t.is_hook]
     resources = [t for t in running if not t.is_hook]
     reason = "completion of hook" if hooks else "healthy state of"
+    if pending_deletion:
+        reason = pending_deletion + (" hook" if hooks else "")
     first = hooks[0] if hooks else resources[0]
     message = f"waiting for {reason} {first.group}/{first.kind}/{first.name}"
     if len(running) > 1:

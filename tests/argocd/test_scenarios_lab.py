@@ -352,10 +352,32 @@ def test_prune_off_then_on_and_new_commit(argocd, repo):
 
     app = wait_app(argocd, name, lambda a: synced_healthy(a) and op_phase(a) == "Succeeded" and not a.get("operation"),
                    "Synced after prune")
-    # Under load a self-heal operation with nothing left to do may follow the pruning one
-    # (known race: the live cache can lag the deletion); when the last result is the prune, check its words.
-    for result in pruned_configmaps(app):
-        assert result["status"] == "Pruned" and result["message"] == "pruned"
+    # The revision was already synced, so the pruning operation is a self-heal one; the refresh after it
+    # sees the deletion, so no second self-heal operation follows.
+    assert app["status"]["operationState"]["operation"]["sync"]["selfHealAttemptsCount"] == 1
+    assert [(r["status"], r["message"]) for r in pruned_configmaps(app)] == [("Pruned", "pruned")]
+
+
+def test_prune_waits_for_the_deletion_to_finish(argocd, repo):
+    ns = argocd.namespace("held")
+    held = CONFIGMAP.format(name="held").replace("metadata:\n", "metadata:\n  finalizers: [example.com/hold]\n")
+    repo.write("app/held.yaml", held)
+    repo.write("app/cm.yaml", CONFIGMAP.format(name="kept"))
+    repo.push()
+    name = create_app(argocd, app_manifest(unique("held"), repo.url, "app", ns, automated={"prune": True}))
+    wait_app(argocd, name, synced_healthy, "Synced")
+
+    repo.remove("app/held.yaml")
+    repo.push("drop the held ConfigMap")
+    refresh(argocd, name)
+    app = wait_app(argocd, name, lambda a: op_phase(a) == "Running" and
+                   a["status"]["operationState"].get("message") == "waiting for deletion of /ConfigMap/held",
+                   "operation waiting for the deletion")
+    assert argocd.core.read_namespaced_config_map("held", ns).metadata.deletion_timestamp is not None
+    argocd.core.patch_namespaced_config_map("held", ns, {"metadata": {"finalizers": None}})
+    app = wait_app(argocd, name, lambda a: op_phase(a) == "Succeeded" and synced_healthy(a), "Succeeded once deleted")
+    results = app["status"]["operationState"]["syncResult"]["resources"]
+    assert sorted((r["name"], r["status"]) for r in results) == [("held", "Pruned"), ("kept", "Synced")]
 
 
 def test_create_namespace_and_missing_namespace(argocd, repo):

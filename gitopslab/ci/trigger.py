@@ -56,13 +56,25 @@ def on_push(home: Home, event: dict, *, start: bool = True, time_scale: float | 
     store = RunStore(home)
     records = []
     for path in paths:
-        if not store.claim(f"{repository}@{after}@{ref}@{path}"):
+        if not store.claim(_claim_key(repository, ref, after, path)):
             continue
         record = runner.create_run(home, repository, path, ref=ref, sha=after, before=before)
         records.append(record)
         if start and record["status"] != "completed":
             _children.append(runner.spawn(home, record["id"], time_scale=time_scale))
     return records
+
+
+def mark_as_past(home: Home, repository: str, ref: str, sha: str) -> None:
+    """Pushes of ``sha`` to ``ref`` start no run: the course's seeded history, which on GitHub
+    was pushed long before the learner forked it."""
+    store = RunStore(home)
+    for path in runner.workflow_files(home, repository, sha):
+        store.claim(_claim_key(repository, ref, sha, path))
+
+
+def _claim_key(repository: str, ref: str, sha: str, path: str) -> str:
+    return f"{repository}@{sha}@{ref}@{path}"
 
 
 _children: list[subprocess.Popen] = []

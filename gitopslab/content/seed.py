@@ -9,7 +9,9 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Callable
 
+from gitopslab.ci import trigger as ci_trigger
 from gitopslab.gitserver.layout import GitPaths
 from gitopslab.gitserver.repos import RepoStore
 from gitopslab.home import Home
@@ -69,16 +71,21 @@ def seed_repositories(home: Home) -> None:
     for name in repo_names():
         if store.exists(name):
             continue
-        info = store.create(name, default_branch=DEFAULT_BRANCHES.get(name, "main"))
+        branch = DEFAULT_BRANCHES.get(name, "main")
+        info = store.create(name, default_branch=branch)
         try:
-            commit_files(info.path, repo_files(name), COMMIT_MESSAGE)
+            commit_files(info.path, repo_files(name), COMMIT_MESSAGE,
+                         before_publish=lambda sha: ci_trigger.mark_as_past(home, name, f"refs/heads/{branch}", sha))
         except BaseException:
             shutil.rmtree(info.path, ignore_errors=True)
             raise
 
 
-def commit_files(bare: Path, files: dict[str, bytes], message: str) -> str:
-    """Commit ``files`` as the whole tree on the bare repository's HEAD branch."""
+def commit_files(bare: Path, files: dict[str, bytes], message: str,
+                 before_publish: Callable[[str], None] | None = None) -> str:
+    """Commit ``files`` as the whole tree on the bare repository's HEAD branch.
+
+    ``before_publish(sha)`` runs once the commit exists but before the branch points to it."""
     with tempfile.TemporaryDirectory(prefix="gitopslab-seed-") as tmp:
         work = Path(tmp) / "work"
         write_files(files, work)
@@ -86,10 +93,16 @@ def commit_files(bare: Path, files: dict[str, bytes], message: str) -> str:
                    GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1",
                    GIT_AUTHOR_NAME=AUTHOR[0], GIT_AUTHOR_EMAIL=AUTHOR[1], GIT_AUTHOR_DATE=COMMIT_DATE,
                    GIT_COMMITTER_NAME=AUTHOR[0], GIT_COMMITTER_EMAIL=AUTHOR[1], GIT_COMMITTER_DATE=COMMIT_DATE)
-        subprocess.run(["git", "add", "-A", "."], cwd=work, env=env, check=True, capture_output=True)
-        subprocess.run(["git", "commit", "-q", "-m", message], cwd=work, env=env, check=True, capture_output=True)
-        return subprocess.run(["git", "rev-parse", "HEAD"], env=env, check=True, capture_output=True,
-                              text=True).stdout.strip()
+        def git(*args: str) -> str:
+            return subprocess.run(["git", *args], cwd=work, env=env, check=True, capture_output=True,
+                                  text=True).stdout.strip()
+
+        git("add", "-A", ".")
+        sha = git("commit-tree", git("write-tree"), "-m", message)
+        if before_publish is not None:
+            before_publish(sha)
+        git("update-ref", "HEAD", sha)
+        return sha
 
 
 def seed_webapp_image(home: Home) -> str:

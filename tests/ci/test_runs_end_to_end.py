@@ -71,6 +71,17 @@ def _runs_for(home, events):
     return records
 
 
+def test_the_seeded_history_starts_no_run(gitlab):
+    """The course repositories exist before the learner pushes: their first commit is no push to build."""
+    home, _, _ = gitlab
+    _, refs = trigger.ref_snapshot(home)
+    seeded = [{"repository": repo, "ref": ref, "before": runner.ZERO_SHA, "after": sha}
+              for (repo, ref), sha in refs.items() if repo == APP]
+    assert [e["ref"] for e in seeded] == ["refs/heads/master"]
+    assert trigger.on_push(home, seeded[0], start=False) == []
+    assert RunStore(home).list() == []
+
+
 def test_course_pipeline_bumps_the_gitops_tag(gitlab, tmp_path):
     """Does a push to master build, test, scan, push the image and commit the new tag to the GitOps repo?"""
     from gitopslab.content import seed

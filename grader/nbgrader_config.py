@@ -13,10 +13,12 @@ over a whole class with parallel workers.
 import secrets
 from pathlib import Path
 
+import nbgrader
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds,
                                     GetGrades, IgnorePattern, LimitOutput, OverwriteKernelspec, SaveAutoGrades)
 
+import gitopslab.grading
 from gitopslab.grading.feedback import StripHiddenTests
 from gitopslab.grading.isolation import IsolatedLabExecute
 from gitopslab.grading.missing import RestoreMissingCells
@@ -45,8 +47,12 @@ c.IsolatedLabExecute.time_scale = 20.0
 c.Execute.skip_cells_with_tag = "gitopslab-never-skip-" + secrets.token_hex(16)
 c.IsolatedLabExecute.skip_cells_with_tag = c.Execute.skip_cells_with_tag
 
-# Feedback: the hidden tests stay hidden.
+# Feedback: the hidden tests stay hidden, and the page speaks French (nbgrader's template, translated).
 c.GenerateFeedback.preprocessors = [GetGrades, StripHiddenTests, CSSHTMLHeaderPreprocessor]
+c.HTMLExporter.template_name = "feedback_fr"
+c.HTMLExporter.template_file = "feedback_fr.html.j2"
+c.HTMLExporter.extra_template_basedirs = [str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"),
+                                          str(Path(gitopslab.grading.__file__).parent / "templates")]
 
 # French stubs in the released notebook.
 c.ClearSolutions.code_stub = {"python": "# VOTRE CODE ICI\nraise NotImplementedError()"}

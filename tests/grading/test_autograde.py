@@ -86,6 +86,8 @@ def test_feedback_hides_hidden_tests_and_export_works(graded, course):
     html = (course / "feedback" / "correct" / "examen" / "examen.html").read_text()
     assert "HIDDEN TESTS" not in html and "live_image" not in html and "indépendante" not in html
     assert "vérifications cachées" in html
+    assert "(Note : 12.0 / 12.0)" in html and "Cellule notée : <code>" in html and "Réponse de l'étudiant" in html
+    assert "Score:" not in html and "Student's answer" not in html
     done = nbgrader(course, "export")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "correct" in (course / "grades.csv").read_text()

@@ -147,6 +147,18 @@ def _connect_ex(self, address):
     return _orig_connect_ex(self, _connect_address(self, address))
 
 
+_orig_getsockname = socket.socket.getsockname
+
+
+def _getsockname(self):
+    """The pod's only interface is its IP: a source address the host chose (a UDP socket "connected"
+    outside, as Werkzeug does to print its LAN address) reads as the pod IP."""
+    address = _orig_getsockname(self)
+    if _POD_IP and self.family == socket.AF_INET and not address[0].startswith("127.") and address[0] != "0.0.0.0":
+        return (_POD_IP, address[1])
+    return address
+
+
 def _getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
     if _POD_IP and (host in (None, "", "0.0.0.0", "::") and flags & socket.AI_PASSIVE):
         # a server asking where to listen: only the pod IP, as in its network namespace
@@ -180,6 +192,7 @@ if _HOSTNAME:  # the pod's UTS namespace: its hostname is the pod name (or spec.
 socket.socket.bind = _bind
 socket.socket.connect = _connect
 socket.socket.connect_ex = _connect_ex
+socket.socket.getsockname = _getsockname
 socket.getaddrinfo = _getaddrinfo
 socket.gethostbyname = _gethostbyname
 

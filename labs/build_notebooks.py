@@ -194,8 +194,6 @@ ressources qui ont disparu de Git. Nous allons le vérifier sur notre propre cop
     ("code", CONNECT + """
 from gitopslab.lab import repos
 from gitopslab.lab.identity import learner_name
-from pathlib import Path
-import tempfile
 """),
     ("md", """
 ## 2. Une copie du dépôt à notre nom
@@ -203,12 +201,13 @@ import tempfile
 Nous ne pouvons pas modifier le dépôt du cours : copions-le dans un dépôt à notre nom (comme un *fork* sur GitHub),
 puis poussons-le avec notre jeton d'accès personnel. Le Service du dépôt fixe le `nodePort` 30001, déjà utilisé
 par l'atelier 4 dans ce cluster : un même NodePort ne peut servir qu'un Service, nous laissons donc Kubernetes en
-attribuer un autre.
+attribuer un autre. Le clone est dans le dossier `travail/atelier5/` à côté de ce notebook (explorateur de fichiers
+de JupyterLab).
 """),
     ("code", """
 UTILISATEUR = learner_name()
 DEPOT = repos.create_repository("datascientest-chart", private=False)
-travail = Path(tempfile.mkdtemp(prefix="atelier5-")) / "datascientest-chart"
+travail = repos.workspace("atelier5/datascientest-chart")
 copie = repos.clone("https://github.com/nzapanarcisse/datascientest-chart.git", travail)
 copie.remote("origin").set_url(DEPOT)
 # Le NodePort 30001 est peut-être déjà pris par l'atelier 4 : laissons Kubernetes en choisir un.

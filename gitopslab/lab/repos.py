@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -131,6 +132,19 @@ def push(repo: git.Repo | str | Path, *, remote: str = "origin", branch: str | N
     if not quiet:
         print("\n".join(t for t in (out.strip(), err.strip()) if t))
     return repo.head.commit.hexsha
+
+
+def workspace(folder: str) -> Path:
+    """Where a workshop clones a repository: ``travail/<folder>`` next to the notebook (under
+    ``GITOPSLAB_WORKDIR`` when set), so the files show in JupyterLab's file browser. A clone left by
+    an earlier run of the cell is kept aside, never deleted."""
+    path = Path(os.environ.get("GITOPSLAB_WORKDIR") or Path.cwd()) / "travail" / folder
+    if path.exists():
+        kept = path.with_name(f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}")
+        path.rename(kept)
+        print(f"Le dossier {path} existait déjà : il est conservé sous {kept.name}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def clone(url: str, dest: str | Path, *, username: str | None = None, password: str | None = None) -> git.Repo:

@@ -82,3 +82,17 @@ def test_a_stuck_app_says_why_in_argocds_words():
         '  Deployment/web (SyncFailed) : namespaces "web" not found',
     ]
     assert why_not_converged({"status": {}}) == []
+
+
+def test_a_workshop_clone_goes_next_to_the_notebook_and_a_rerun_loses_nothing(tmp_path, monkeypatch):
+    from gitopslab.lab import repos
+
+    monkeypatch.setenv("GITOPSLAB_WORKDIR", str(tmp_path))
+    first = repos.workspace("atelier6/depot")
+    assert first == tmp_path / "travail" / "atelier6" / "depot" and not first.exists()
+    first.mkdir()
+    (first / "index.html").write_text("mon travail")
+    again = repos.workspace("atelier6/depot")
+    assert again == first and not again.exists()
+    kept = [p for p in first.parent.iterdir() if p.name.startswith("depot.")]
+    assert [(p / "index.html").read_text() for p in kept] == ["mon travail"]

@@ -43,7 +43,8 @@ class Instruction:
 
     def display(self) -> str:
         """``Step n/m : <this>`` text, as the classic builder prints it."""
-        return f"{self.keyword} {self.value}".strip()
+        flags = "".join(f"--{k}={v} " if v else f"--{k} " for k, v in self.flags.items())
+        return f"{self.keyword} {flags}{self.value}".strip()
 
 
 _FLAG = re.compile(r"^--([a-z-]+)(?:=(\S*))?\s*")

@@ -145,3 +145,30 @@ def test_catalog_images_resolve_with_their_size(store):
     assert image.exposed_ports == ["80/tcp"]
     assert store.resolve("nosuchimage") is None
     assert store.resolve("nginx:0.0.1") is None
+
+
+def test_multi_stage_copy_from_a_named_stage_and_by_index(store, tmp_path):
+    ctx = tmp_path / "multi"
+    ctx.mkdir()
+    (ctx / "index.html").write_text("<h1>Dimension</h1>")
+    (ctx / "Dockerfile").write_text(
+        "FROM busybox AS assets\nWORKDIR /build\nCOPY index.html site/index.html\n"
+        "FROM nginx\nCOPY --from=assets /build/site/ /usr/share/nginx/html/\n"
+        "COPY --from=0 /build/site/index.html /srv/copy.html\n")
+    result, output = run_build(store, ctx, tags=["alice/multi:1"])
+    assert "Step 4/6 : FROM nginx" in output and f"Successfully built {result.short_id}" in output
+    assert "Step 5/6 : COPY --from=assets /build/site/ /usr/share/nginx/html/" in output
+    image = store.resolve("alice/multi:1", pulled_only=False)
+    assert image.base == "nginx"
+    assert (image.rootfs / "usr/share/nginx/html/index.html").read_text() == "<h1>Dimension</h1>"
+    assert (image.rootfs / "srv/copy.html").read_text() == "<h1>Dimension</h1>"
+    assert not (image.rootfs / "build").exists()   # the first stage's files stay out of the final image
+
+
+def test_copy_from_an_unknown_stage_or_image_fails_as_docker_does(store, tmp_path):
+    ctx = tmp_path / "bad"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM nginx\nCOPY --from=nosuchstage /x /y\n")
+    with pytest.raises(BuildError) as e:
+        run_build(store, ctx, tags=["alice/bad:1"])
+    assert "nosuchstage" in str(e.value)

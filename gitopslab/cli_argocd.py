@@ -24,7 +24,6 @@ from gitopslab.home import DEFAULT_CLUSTER, Home
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "applications"
 NAMESPACE = "argocd"
-IN_CLUSTER = "https://kubernetes.default.svc"
 ERROR_GENERIC = 20
 FINALIZERS = {"": "resources-finalizer.argocd.argoproj.io",
               "foreground": "resources-finalizer.argocd.argoproj.io/foreground",
@@ -61,7 +60,8 @@ class Session:
         self.home = Home.current()
         self.started = time.monotonic()
         self._api = None
-        self._dynamic = None
+        self._dynamic: dict[int, object] = {}
+        self._remote: dict[object, object] = {}
 
     @property
     def api(self):
@@ -89,8 +89,24 @@ class Session:
         return client.CoreV1Api(self.api)
 
     def close(self) -> None:
+        for remote in self._remote.values():
+            remote.close()
         if self._api is not None:
             self._api.close()
+
+    def destination_api(self, app: dict):
+        """The client argocd-server reads ``app``'s live objects with: its destination cluster's (one per cluster).
+
+        Raises ``DestinationError`` (Argo CD's text) for an unknown destination.
+        """
+        from gitopslab.argocd import destination
+
+        cluster = destination.destination_cluster(app, self.api)
+        if cluster.in_cluster:
+            return self.api
+        if cluster not in self._remote:
+            self._remote[cluster] = destination.remote_api_client(cluster)
+        return self._remote[cluster]
 
     def get_app(self, name: str, namespace: str = NAMESPACE) -> dict:
         from kubernetes.client.exceptions import ApiException
@@ -121,15 +137,18 @@ class Session:
             return []
         return [self.api.sanitize_for_serialization(s) for s in items]
 
-    def live_object(self, group: str, version: str, kind: str, namespace: str, name: str) -> dict | None:
+    def live_object(self, group: str, version: str, kind: str, namespace: str, name: str, *,
+                    api=None) -> dict | None:
+        """One live object read with ``api`` (default: this context's client); None if absent."""
         from kubernetes import dynamic
         from kubernetes.client.exceptions import ApiException
 
-        if self._dynamic is None:
-            self._dynamic = dynamic.DynamicClient(self.api)
+        api = api or self.api
+        if id(api) not in self._dynamic:
+            self._dynamic[id(api)] = dynamic.DynamicClient(api)
         api_version = f"{group}/{version}" if group else version
         try:
-            resource = self._dynamic.resources.get(api_version=api_version, kind=kind)
+            resource = self._dynamic[id(api)].resources.get(api_version=api_version, kind=kind)
             found = resource.get(name=name, namespace=namespace or None) if resource.namespaced \
                 else resource.get(name=name)
             return found.to_dict()
@@ -181,15 +200,24 @@ def _api_error(e) -> CommandError:
 # --- health of resources (argocd-server fills it from the resource tree) ----------
 
 def resource_health(session: Session, app: dict) -> dict:
+    """Health of each resource, read on the destination cluster; none for an unknown or unreachable one."""
+    from urllib3.exceptions import HTTPError
+
+    from gitopslab.argocd.destination import DestinationError
+
+    try:
+        return _resource_health(session, app, session.destination_api(app))
+    except (DestinationError, HTTPError):
+        return {}
+
+
+def _resource_health(session: Session, app: dict, api) -> dict:
     from gitopslab.argocd.health import resource_health as health_of
 
-    dest = (app.get("spec") or {}).get("destination") or {}
-    if (dest.get("server") or "").rstrip("/") not in ("", IN_CLUSTER) or dest.get("name") not in (None, "", "in-cluster"):
-        return {}
     found = {}
     for res in (app.get("status") or {}).get("resources") or []:
         live = session.live_object(res.get("group", ""), res.get("version", ""), res["kind"],
-                                   res.get("namespace", ""), res["name"])
+                                   res.get("namespace", ""), res["name"], api=api)
         if live is None:
             if res.get("status") == "OutOfSync" and not res.get("requiresPruning"):
                 found[(res.get("group", ""), res["kind"], res.get("namespace", ""), res["name"])] = "Missing"

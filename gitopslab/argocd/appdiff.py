@@ -4,7 +4,8 @@ Renders the app's source with a repo server of its own (credentials from
 the repository Secrets), sets tracking as the controller does, reads each
 live object through the API and keeps the resources whose normalized live
 state differs from the predicted live state (gitops-engine ``Diff``), plus
-missing ones and live ones requiring pruning.
+missing ones and live ones requiring pruning. Live objects are read on the
+destination cluster, with its cluster Secret's credentials when remote.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from gitopslab.argocd import compare, repocreds, settings as settingsmod, tracking
 from gitopslab.argocd import diff as differ
+from gitopslab.argocd.destination import DestinationError
 from gitopslab.argocd.gitrepo import GitRepos
 from gitopslab.argocd.manifesterrors import ManifestError
 from gitopslab.argocd.reposerver import ManifestRequest, RepoServer
@@ -57,6 +59,10 @@ def changed_objects(session, app: dict, *, revision: str = "") -> list[Change]:
     spec = app.get("spec") or {}
     source = spec.get("source") or {}
     dest_ns = (spec.get("destination") or {}).get("namespace") or ""
+    try:
+        api = session.destination_api(app)
+    except DestinationError as e:  # argocd-server's getApplicationClusterConfig
+        raise DiffError(f"rpc error: code = Unknown desc = error validating destination: {e}") from None
     settings = _settings(session)
     server = RepoServer(GitRepos(session.home.root / "argocd-cli" / "repos", session.home.gitconfig))
     request = ManifestRequest(source=source, app_name=app["metadata"]["name"], namespace=dest_ns,
@@ -77,7 +83,7 @@ def changed_objects(session, app: dict, *, revision: str = "") -> list[Change]:
             continue
         group, kind, ns, name = compare.key_of(target)
         seen.add((group, kind, ns, name))
-        live = session.live_object(group, compare.version_of(target), kind, ns, name)
+        live = session.live_object(group, compare.version_of(target), kind, ns, name, api=api)
         system = settingsmod.system_ignore_rules(settings, group, kind)
         result = differ.diff(target, live, ignore_differences=rules + system)
         if live is None or result.modified:
@@ -87,7 +93,7 @@ def changed_objects(session, app: dict, *, revision: str = "") -> list[Change]:
         key = (res.get("group", ""), res["kind"], res.get("namespace", ""), res["name"])
         if key in seen or not res.get("requiresPruning"):
             continue
-        live = session.live_object(key[0], res.get("version", ""), key[1], key[2], key[3])
+        live = session.live_object(key[0], res.get("version", ""), key[1], key[2], key[3], api=api)
         if live is not None:
             normalized = differ.normalize(live, ignore_differences=rules)
             changes.append(Change(*key, _for_display(normalized), None))

@@ -1,8 +1,10 @@
 """What the Argo CD UI shows, printed for a notebook: app summary, resource tree, events, logs.
 
-Live objects are read through the Kubernetes API; per-resource health is
-computed on them with the same pure rules as the controller (Argo CD 3.x
-does not persist it in the Application either).
+Live objects are read through the Kubernetes API, on the application's
+destination cluster (with its cluster Secret's credentials when remote, as
+argocd-server does); per-resource health is computed on them with the same
+pure rules as the controller (Argo CD 3.x does not persist it in the
+Application either).
 """
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from datetime import datetime, timezone
 
 from kubernetes import dynamic
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
 
+from gitopslab.argocd.destination import DestinationError, destination_api
 from gitopslab.argocd.health import resource_health
 from gitopslab.lab.apps import ARGOCD_NAMESPACE, get_application
 from gitopslab.lab.session import Lab
@@ -20,13 +24,9 @@ HEALTH_ICONS = {"Healthy": "💚", "Progressing": "🔄", "Degraded": "💔", "S
 SYNC_ICONS = {"Synced": "✅", "OutOfSync": "🟡", "Unknown": "❓"}
 
 
-def _dyn(lab: Lab) -> dynamic.DynamicClient:
-    return dynamic.DynamicClient(lab.api)
-
-
-def _live(lab: Lab, api_version: str, kind: str, name: str, namespace: str | None) -> dict | None:
+def _live(dyn: dynamic.DynamicClient, api_version: str, kind: str, name: str, namespace: str | None) -> dict | None:
     try:
-        res = _dyn(lab).resources.get(api_version=api_version, kind=kind)
+        res = dyn.resources.get(api_version=api_version, kind=kind)
         obj = res.get(name=name, namespace=namespace) if res.namespaced else res.get(name=name)
         return obj.to_dict()
     except (ApiException, dynamic.exceptions.NotFoundError, dynamic.exceptions.ResourceNotFoundError):
@@ -42,7 +42,7 @@ def _health_text(obj: dict | None) -> str:
     return h.status + (f" ({h.message})" if h.message else "")
 
 
-def _children(lab: Lab, owner: dict) -> list[dict]:
+def _children(dyn: dynamic.DynamicClient, owner: dict) -> list[dict]:
     """ReplicaSets of a Deployment, Pods of a ReplicaSet/StatefulSet/DaemonSet/Job."""
     kind = owner.get("kind")
     ns = owner["metadata"].get("namespace")
@@ -53,7 +53,7 @@ def _children(lab: Lab, owner: dict) -> list[dict]:
                    "CronJob": [("batch/v1", "Job")]}.get(kind, [])
     out = []
     for api_version, child_kind in child_kinds:
-        res = _dyn(lab).resources.get(api_version=api_version, kind=child_kind)
+        res = dyn.resources.get(api_version=api_version, kind=child_kind)
         for item in res.get(namespace=ns).to_dict().get("items", []):
             refs = item["metadata"].get("ownerReferences") or []
             if any(r.get("uid") == uid for r in refs):
@@ -63,7 +63,7 @@ def _children(lab: Lab, owner: dict) -> list[dict]:
     return out
 
 
-def _print_tree(lab: Lab, obj: dict, depth: int) -> None:
+def _print_tree(dyn: dynamic.DynamicClient, obj: dict, depth: int) -> None:
     indent = "    " * depth
     kind, name = obj.get("kind"), obj["metadata"]["name"]
     health = _health_text(obj)
@@ -71,8 +71,8 @@ def _print_tree(lab: Lab, obj: dict, depth: int) -> None:
     print(f"{indent}└─ {icon} {kind}/{name}  {health}".rstrip())
     if kind == "ReplicaSet" and not (obj.get("spec") or {}).get("replicas"):
         return  # old ReplicaSets scaled to 0: the UI hides their (absent) pods too
-    for child in _children(lab, obj):
-        _print_tree(lab, child, depth + 1)
+    for child in _children(dyn, obj):
+        _print_tree(dyn, child, depth + 1)
 
 
 def show_application(lab: Lab, name: str, *, namespace: str = ARGOCD_NAMESPACE) -> None:
@@ -103,9 +103,20 @@ def show_application(lab: Lab, name: str, *, namespace: str = ARGOCD_NAMESPACE) 
         print(f"{'Last Sync:':<20}{op.get('phase')} — {op.get('message', '')}")
     print()
     print(f"Arbre des ressources de « {name} » :")
-    for r in status.get("resources") or []:
+    try:
+        with destination_api(app, lab.api) as api:
+            _print_resources(dynamic.DynamicClient(api), status.get("resources") or [])
+    except DestinationError as e:
+        print(f"❌ Destination invalide : {e}")
+    except HTTPError as e:
+        print(f"❌ Cluster de destination injoignable ({(dest.get('server') or dest.get('name'))}) : {e}")
+
+
+def _print_resources(dyn: dynamic.DynamicClient, resources: list[dict]) -> None:
+    """The app's resources as read on its destination cluster, each with its children."""
+    for r in resources:
         api_version = f"{r['group']}/{r['version']}" if r.get("group") else r.get("version", "v1")
-        live = _live(lab, api_version, r["kind"], r["name"], r.get("namespace"))
+        live = _live(dyn, api_version, r["kind"], r["name"], r.get("namespace"))
         sync_icon = SYNC_ICONS.get(r.get("status", ""), "")
         if live is None:
             print(f"└─ 👻 {r['kind']}/{r['name']}  Missing  {sync_icon} {r.get('status', '')}")
@@ -114,8 +125,8 @@ def show_application(lab: Lab, name: str, *, namespace: str = ARGOCD_NAMESPACE) 
         health_r = _health_text(live)
         icon = HEALTH_ICONS.get(health_r.split(" ")[0], "  ") if health_r else "  "
         print(f"└─ {icon} {r['kind']}/{r['name']}  {health_r}  {sync_icon} {r.get('status', '')}".rstrip())
-        for child in _children(lab, live):
-            _print_tree(lab, child, 1)
+        for child in _children(dyn, live):
+            _print_tree(dyn, child, 1)
 
 
 def _age(ts: str | None) -> str:

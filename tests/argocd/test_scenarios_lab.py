@@ -720,4 +720,74 @@ def test_remote_cluster_from_cluster_secret(argocd, repo):
             staging.close()
         assert not argocd.core.list_namespaced_config_map("default", field_selector="metadata.name=remote").items
     finally:
+        try:
+            argocd.core.delete_namespaced_secret("cluster-staging", NS)
+        except ApiException:
+            pass
+        lifecycle.down(argocd.home, "staging")
+
+
+def test_cli_and_views_read_a_remote_destination_with_its_cluster_secret(argocd, repo, capsys):
+    """``app get`` health, ``app diff`` and ``show_application`` read the staging cluster added by ``add_cluster``."""
+    from kubernetes import config
+
+    from gitopslab.cluster import lifecycle
+    from gitopslab.lab.clusters import add_cluster
+    from gitopslab.lab.session import Lab
+    from gitopslab.lab.views import show_application
+
+    repo.write("app/deploy.yaml", DEPLOYMENT.format(name="web", replicas=1, image="nginx:1.27"))
+    repo.write("app/svc.yaml", SERVICE.format(name="web"))
+    repo.write("app/cm.yaml", CONFIGMAP.format(name="settings"))
+    repo.push()
+    prod = Lab(argocd.kubeconfig, argocd.name, True, argocd.api_client, argocd.home)
+    lifecycle.up(argocd.home, "staging", time_scale=10)
+    staging_api = config.new_client_from_config(config_file=str(argocd.home.kubeconfig), context="staging")
+    cluster_name = unique("staging")  # other tests of the module register the same server under another name
+    secret = None
+    try:
+        secret = add_cluster(prod, Lab(argocd.kubeconfig, "staging", True, staging_api, argocd.home),
+                             name=cluster_name)
+        ns = f"remote-{uuid.uuid4().hex[:6]}"
+        manifest = app_manifest(unique("stg"), repo.url, "app", ns, automated={}, options=["CreateNamespace=true"])
+        manifest["spec"]["destination"] = {"name": cluster_name, "namespace": ns}
+        name = create_app(argocd, manifest)
+        wait_app(argocd, name, synced_healthy, "Synced/Healthy on staging")
+        assert not argocd.core.list_namespace(field_selector=f"metadata.name={ns}").items
+
+        got = cli(argocd, "argocd", "app", "get", name, "--cluster", argocd.name)
+        assert got.returncode == 0, got.stderr
+        rows = {tuple(line.split()[:2]): line.split() for line in got.stdout.split("\n\n")[-1].splitlines()[1:]}
+        assert rows[("apps", "Deployment")][2:6] == [ns, "web", "Synced", "Healthy"]
+        assert rows[("Service", ns)][1:5] == [ns, "web", "Synced", "Healthy"]
+
+        argocd.kubectl("--context", "staging", "-n", ns, "patch", "configmap", "settings", "--type", "merge",
+                       "-p", '{"data":{"key":"drift"}}')
+        diff = cli(argocd, "argocd", "app", "diff", name, "--cluster", argocd.name)
+        assert diff.returncode == 1, diff.stderr
+        headers = [line for line in diff.stdout.splitlines() if line.startswith("===== ")]
+        assert headers == [f"===== /ConfigMap {ns}/settings ======"]
+        assert "<   key: drift" in diff.stdout and ">   key: value" in diff.stdout
+
+        capsys.readouterr()
+        show_application(prod, name)
+        tree = capsys.readouterr().out.split("Arbre des ressources", 1)[1].splitlines()
+        assert "└─ 💚 Deployment/web  Healthy  ✅ Synced" in tree
+        assert "└─ 💚 Service/web  Healthy  ✅ Synced" in tree
+        assert any(line.startswith("    └─ 💚 ReplicaSet/web-") for line in tree), tree
+        assert any(line.startswith("        └─ 💚 Pod/web-") for line in tree), tree
+
+        nowhere = app_manifest(unique("nowhere"), repo.url, "app", ns)
+        nowhere["spec"]["destination"] = {"name": "nowhere", "namespace": ns}
+        unknown = create_app(argocd, nowhere)
+        refused = cli(argocd, "argocd", "app", "diff", unknown, "--cluster", argocd.name)
+        assert refused.returncode == 20
+        assert refused.stderr.strip().endswith("rpc error: code = Unknown desc = error validating destination: "
+                                               "there are no clusters with this name: nowhere")
+        show_application(prod, unknown)
+        assert "❌ Destination invalide : there are no clusters with this name: nowhere" in capsys.readouterr().out
+    finally:
+        if secret is not None:
+            argocd.core.delete_namespaced_secret(secret["metadata"]["name"], NS)
+        staging_api.close()
         lifecycle.down(argocd.home, "staging")

@@ -93,6 +93,20 @@ lab.kubectl("-n", "argocd", "get", "secret", "argocd-initial-admin-secret", "-o"
 print()
 print("Mot de passe initial d'admin :", initial_admin_password(lab))
 """),
+    ("md", """
+## 4. Le tableau de bord dans le notebook
+
+Dans le labo, l'interface d'Argo CD, ce sont des widgets du notebook : la page des applications ci-dessous montre
+une tuile par application (statuts `Synced`/`OutOfSync` et `Healthy`/`Progressing`/`Degraded`, dépôt, chemin,
+destination, dernière synchronisation) avec les boutons **SYNC** et **REFRESH**, et le bouton **+ NEW APP** qui
+ouvre le formulaire de création. Elle se met à jour toute seule toutes les quelques secondes ; pour l'instant,
+aucune application n'existe.
+"""),
+    ("code", """
+from gitopslab.widgets import applications_view
+
+applications_view(lab)
+"""),
 ]
 
 
@@ -111,8 +125,8 @@ Cluster démarré et Argo CD installé (voir l'atelier 1 ; ces appels ne refont 
         ("md", f"""
 ## 2. Créer l'application (`+ NEW APP`)
 
-Le formulaire `+ NEW APP` de l'interface crée un objet `Application` dans le namespace `argocd`. Nous écrivons le
-même objet :
+Le formulaire `+ NEW APP` de l'interface crée un objet `Application` dans le namespace `argocd`. Remplissez-le
+ci-dessous puis cliquez sur **CREATE**, ou exécutez la cellule d'après, qui écrit le même objet :
 
 - **Application Name** : `{app}`, **Project** : `default` ;
 - **Sync Policy** : `Automatic`, avec **Prune Resources** et **Self Heal** ;
@@ -124,6 +138,11 @@ même objet :
        f"\nLe namespace `{namespace}` n'existe pas encore : cochez **Auto-Create Namespace** dans les options de "
        "synchronisation (`syncOptions: [CreateNamespace=true]`), sinon la synchronisation échoue avec "
        f"`namespaces \"{namespace}\" not found`.\n")),
+        ("code", """
+from gitopslab.widgets import new_app_form, resource_tree
+
+new_app_form(lab)
+"""),
         ("code", f"""
 manifeste = application_manifest(
     "{app}", "https://github.com/nzapanarcisse/datascientest-chart.git", "{path}",
@@ -138,6 +157,12 @@ Argo CD clone le dépôt, compare les manifestes au cluster (rien n'existe encor
 """),
         ("code", f'wait_for_application(lab, "{app}", timeout=900)\nshow_application(lab, "{app}")'),
         ("code", f'lab.kubectl("get", "all", "-n", "{namespace}")'),
+        ("md", """
+Dans l'interface, cliquer sur la tuile de l'application ouvre son **arbre des ressources**. Cliquez sur une
+ressource pour voir son état réel (onglets SUMMARY, MANIFEST, EVENTS) et, pour un pod, ses journaux (LOGS) ;
+l'onglet **DIFF** montre ce qui diffère entre Git et le cluster.
+"""),
+        ("code", f'resource_tree(lab, "{app}")'),
         ("md", f"""
 ## 4. Ouvrir l'application
 
@@ -228,6 +253,15 @@ wait_for_application(lab, "webapp-gitops", timeout=900);
 
 Passons le Deployment à 3 réplicas avec `kubectl scale`, sans toucher à Git. Argo CD voit l'écart avec Git
 (1 réplica) et le corrige.
+"""),
+    ("md", """
+Gardez un œil sur la tuile de `webapp-gitops` pendant l'exécution de la cellule suivante : elle se met à jour
+toute seule.
+"""),
+    ("code", """
+from gitopslab.widgets import applications_view
+
+applications_view(lab)
 """),
     ("code", """
 import time

@@ -29,6 +29,7 @@ def test_01_installation(notebook_lab):
     assert "prod-control-plane   Ready" in text
     assert "pods d'Argo CD sont prêts" in text
     assert "30080" in text and "Mot de passe initial d'admin :" in text
+    assert "Applications d'Argo CD (0) : aucune" in text   # the tiles widget, as a frontend without widgets shows it
 
 
 @pytest.mark.parametrize("name, marker", [
@@ -41,6 +42,7 @@ def test_deploy_workshops(notebook_lab, name, marker):
     text = _all_output(nb)
     assert "est Synced et Healthy" in text
     assert "Pas de réponse" not in text and marker in text
+    assert "Formulaire NEW APP d'Argo CD" in text and "Arbre des ressources de « " in text
 
 
 def test_05_self_heal_and_prune(notebook_lab):

@@ -357,7 +357,9 @@ class AppController:
             self.queue.add(name)
 
     async def _operate(self, name: str) -> None:
-        app = self.apps.get(f"{NAMESPACE}/{name}")
+        # As processRequestedAppOperation: the informer may still show an operation that just finished
+        # (running it again would add a history entry), so read the Application afresh.
+        app = await self.client.get_or_none(APP_API, "Application", name, NAMESPACE)
         if app is None or not app.get("operation"):
             return
         op = app["operation"]

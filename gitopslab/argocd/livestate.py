@@ -29,6 +29,7 @@ class LiveState:
         self.server = server
         self.on_change = on_change
         self._informers: dict[tuple[str, str], Informer] = {}
+        self._last_seen: dict[tuple[str, str], str | None] = {}   # last resourceVersion an event carried
         self._tasks: list[asyncio.Task] = []
 
     async def ensure_watched(self, kinds: set[tuple[str, str]], timeout: float = 10.0) -> None:
@@ -39,8 +40,8 @@ class LiveState:
                 continue
             await self._probe(api_version, kind)
             informer = Informer(self.client, api_version, kind)
-            informer.add_handler(on_add=self.on_change, on_update=lambda old, new_: self.on_change(new_),
-                                 on_delete=self.on_change)
+            seen = self._recorder((api_version, kind))
+            informer.add_handler(on_add=seen, on_update=lambda old, new_: seen(new_), on_delete=seen)
             self._informers[(api_version, kind)] = informer
             self._tasks.append(asyncio.create_task(informer.run(), name=f"argocd-live-{kind}"))
             new.append(informer)
@@ -49,6 +50,13 @@ class LiveState:
                 await asyncio.wait_for(informer.wait_synced(), timeout)
             except asyncio.TimeoutError:
                 log.warning("live state: %s not synced after %ss", informer, timeout)
+
+    def _recorder(self, key: tuple[str, str]) -> Callable[[dict], None]:
+        """An event handler noting the last resourceVersion seen for the kind, then ``on_change``."""
+        def seen(obj: dict) -> None:
+            self._last_seen[key] = (obj.get("metadata") or {}).get("resourceVersion") or self._last_seen.get(key)
+            self.on_change(obj)
+        return seen
 
     async def _probe(self, api_version: str, kind: str) -> None:
         """One list before starting an informer: an unreachable cluster fails the refresh, not silently."""
@@ -104,7 +112,10 @@ class LiveState:
         cached = self.get(api_version, kind, namespace, name)
         if resource_version is None:
             return cached is None
-        return cached is not None and _not_older(cached["metadata"].get("resourceVersion"), resource_version)
+        if cached is not None and _not_older(cached["metadata"].get("resourceVersion"), resource_version):
+            return True
+        # gone since (a hook deleted by its policy): the watch has passed the write all the same
+        return _not_older(self._last_seen.get((api_version, kind)), resource_version)
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -12,12 +12,8 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from gitopslab.argocd import cliformat as fmt
 from gitopslab.home import DEFAULT_CLUSTER, Home
@@ -246,7 +242,7 @@ def cmd_initial_password(args, session: Session) -> int:
         secret = session.core.read_namespaced_secret("argocd-initial-admin-secret", args.namespace)
     except ApiException as e:
         if e.status == 404:
-            raise CommandError(f'failed to get password: secrets "argocd-initial-admin-secret" not found') from None
+            raise CommandError('failed to get password: secrets "argocd-initial-admin-secret" not found') from None
         raise _api_error(e) from None
     print(base64.b64decode((secret.data or {}).get("password", "")).decode())
     print()
@@ -543,22 +539,8 @@ def cmd_diff(args, session: Session) -> int:
         raise CommandError(str(e)) from None
     for change in changes:
         print(f"\n===== {change.group}/{change.kind} {change.namespace}/{change.name} ======", flush=True)
-        _external_diff(change.name, change.live, change.target)
+        print(appdiff.external_diff(change.name, change.live, change.target), end="", flush=True)
     return 1 if changes and args.exit_code else 0
-
-
-def _external_diff(name: str, live: dict | None, target: dict | None) -> None:
-    import shlex
-
-    import yaml
-
-    with tempfile.TemporaryDirectory(prefix="argocd-diff") as tmp:
-        target_file, live_file = Path(tmp) / name, Path(tmp) / f"{name}-live.yaml"
-        target_file.write_text(yaml.safe_dump(target, sort_keys=True) if target is not None else "")
-        live_file.write_text(yaml.safe_dump(live, sort_keys=True) if live is not None else "")
-        command = shlex.split(os.environ.get("KUBECTL_EXTERNAL_DIFF", "")) or ["diff"]
-        sys.stdout.flush()
-        subprocess.run(command + [str(live_file), str(target_file)], check=False)
 
 
 # --- argument parsing --------------------------------------------------------------

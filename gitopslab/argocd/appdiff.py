@@ -9,7 +9,14 @@ destination cluster, with its cluster Secret's credentials when remote.
 """
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
 
 from gitopslab.argocd import compare, repocreds, settings as settingsmod, tracking
 from gitopslab.argocd import diff as differ
@@ -99,3 +106,14 @@ def changed_objects(session, app: dict, *, revision: str = "") -> list[Change]:
             changes.append(Change(*key, _for_display(normalized), None))
     changes.sort(key=lambda c: "/".join((c.group, c.kind, c.namespace, c.name)))
     return changes
+
+
+def external_diff(name: str, live: dict | None, target: dict | None) -> str:
+    """``diff LIVE TARGET`` of the two YAML files, as ``argocd app diff`` runs it (``KUBECTL_EXTERNAL_DIFF``)."""
+    with tempfile.TemporaryDirectory(prefix="argocd-diff") as tmp:
+        target_file, live_file = Path(tmp) / name, Path(tmp) / f"{name}-live.yaml"
+        target_file.write_text(yaml.safe_dump(target, sort_keys=True) if target is not None else "")
+        live_file.write_text(yaml.safe_dump(live, sort_keys=True) if live is not None else "")
+        command = shlex.split(os.environ.get("KUBECTL_EXTERNAL_DIFF", "")) or ["diff"]
+        done = subprocess.run(command + [str(live_file), str(target_file)], capture_output=True, text=True)
+        return done.stdout + done.stderr

@@ -15,64 +15,13 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from gitopslab.argocd.destination import DestinationError, destination_api
-from gitopslab.argocd.health import resource_health
+from gitopslab.lab import tree
 from gitopslab.lab.apps import ARGOCD_NAMESPACE, get_application
 from gitopslab.lab.session import Lab
 
 HEALTH_ICONS = {"Healthy": "💚", "Progressing": "🔄", "Degraded": "💔", "Suspended": "⏸",
                 "Missing": "👻", "Unknown": "❓"}
 SYNC_ICONS = {"Synced": "✅", "OutOfSync": "🟡", "Unknown": "❓"}
-
-
-def _live(dyn: dynamic.DynamicClient, api_version: str, kind: str, name: str, namespace: str | None) -> dict | None:
-    try:
-        res = dyn.resources.get(api_version=api_version, kind=kind)
-        obj = res.get(name=name, namespace=namespace) if res.namespaced else res.get(name=name)
-        return obj.to_dict()
-    except (ApiException, dynamic.exceptions.NotFoundError, dynamic.exceptions.ResourceNotFoundError):
-        return None
-
-
-def _health_text(obj: dict | None) -> str:
-    if obj is None:
-        return "Missing"
-    h = resource_health(obj)
-    if h is None:
-        return ""
-    return h.status + (f" ({h.message})" if h.message else "")
-
-
-def _children(dyn: dynamic.DynamicClient, owner: dict) -> list[dict]:
-    """ReplicaSets of a Deployment, Pods of a ReplicaSet/StatefulSet/DaemonSet/Job."""
-    kind = owner.get("kind")
-    ns = owner["metadata"].get("namespace")
-    uid = owner["metadata"]["uid"]
-    child_kinds = {"Deployment": [("apps/v1", "ReplicaSet")],
-                   "ReplicaSet": [("v1", "Pod")], "StatefulSet": [("v1", "Pod")],
-                   "DaemonSet": [("v1", "Pod")], "Job": [("v1", "Pod")],
-                   "CronJob": [("batch/v1", "Job")]}.get(kind, [])
-    out = []
-    for api_version, child_kind in child_kinds:
-        res = dyn.resources.get(api_version=api_version, kind=child_kind)
-        for item in res.get(namespace=ns).to_dict().get("items", []):
-            refs = item["metadata"].get("ownerReferences") or []
-            if any(r.get("uid") == uid for r in refs):
-                item.setdefault("kind", child_kind)
-                item.setdefault("apiVersion", api_version)
-                out.append(item)
-    return out
-
-
-def _print_tree(dyn: dynamic.DynamicClient, obj: dict, depth: int) -> None:
-    indent = "    " * depth
-    kind, name = obj.get("kind"), obj["metadata"]["name"]
-    health = _health_text(obj)
-    icon = HEALTH_ICONS.get(health.split(" ")[0], "  ") if health else "  "
-    print(f"{indent}└─ {icon} {kind}/{name}  {health}".rstrip())
-    if kind == "ReplicaSet" and not (obj.get("spec") or {}).get("replicas"):
-        return  # old ReplicaSets scaled to 0: the UI hides their (absent) pods too
-    for child in _children(dyn, obj):
-        _print_tree(dyn, child, depth + 1)
 
 
 def show_application(lab: Lab, name: str, *, namespace: str = ARGOCD_NAMESPACE) -> None:
@@ -105,28 +54,20 @@ def show_application(lab: Lab, name: str, *, namespace: str = ARGOCD_NAMESPACE) 
     print(f"Arbre des ressources de « {name} » :")
     try:
         with destination_api(app, lab.api) as api:
-            _print_resources(dynamic.DynamicClient(api), status.get("resources") or [])
+            _print_resources(dynamic.DynamicClient(api), app)
     except DestinationError as e:
         print(f"❌ Destination invalide : {e}")
     except HTTPError as e:
         print(f"❌ Cluster de destination injoignable ({(dest.get('server') or dest.get('name'))}) : {e}")
 
 
-def _print_resources(dyn: dynamic.DynamicClient, resources: list[dict]) -> None:
-    """The app's resources as read on its destination cluster, each with its children."""
-    for r in resources:
-        api_version = f"{r['group']}/{r['version']}" if r.get("group") else r.get("version", "v1")
-        live = _live(dyn, api_version, r["kind"], r["name"], r.get("namespace"))
-        sync_icon = SYNC_ICONS.get(r.get("status", ""), "")
-        if live is None:
-            print(f"└─ 👻 {r['kind']}/{r['name']}  Missing  {sync_icon} {r.get('status', '')}")
-            continue
-        live.setdefault("kind", r["kind"])
-        health_r = _health_text(live)
-        icon = HEALTH_ICONS.get(health_r.split(" ")[0], "  ") if health_r else "  "
-        print(f"└─ {icon} {r['kind']}/{r['name']}  {health_r}  {sync_icon} {r.get('status', '')}".rstrip())
-        for child in _children(dyn, live):
-            _print_tree(dyn, child, 1)
+def _print_resources(dyn: dynamic.DynamicClient, app: dict) -> None:
+    """The app's resources as read on its destination cluster, each with what it owns."""
+    for depth, node in tree.walk(tree.app_tree(dyn, app)):
+        health = node.health + (f" ({node.health_message})" if node.health_message else "")
+        icon = HEALTH_ICONS.get(node.health, "  ") if node.health else "  "
+        sync = f"{SYNC_ICONS.get(node.sync, '')} {node.sync}" if node.sync else ""
+        print(f"{'    ' * depth}└─ {icon} {node.kind}/{node.name}  {health}  {sync}".rstrip())
 
 
 def _age(ts: str | None) -> str:

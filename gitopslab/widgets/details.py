@@ -12,7 +12,7 @@ import yaml
 from gitopslab.lab.session import Lab
 from gitopslab.lab.views import show_events, show_logs
 from gitopslab.widgets.text import captured, timestamp_fr
-from gitopslab.widgets.tree import TreeNode
+from gitopslab.lab.tree import TreeNode
 
 HIDDEN_METADATA = ("managedFields",)   # hidden by default in the UI's live manifest
 

@@ -22,7 +22,7 @@ from gitopslab.widgets import details, status as st
 from gitopslab.widgets.actions import request_refresh, request_sync
 from gitopslab.widgets.diffview import app_diff_text
 from gitopslab.widgets.text import api_message, pre
-from gitopslab.widgets.tree import TreeNode, app_tree, destination_lab, walk
+from gitopslab.lab.tree import TreeNode, app_tree, destination_lab, walk
 
 TREE_TAB, DIFF_TAB = 0, 1
 INDENT_PX = 28

@@ -5,7 +5,7 @@ from gitopslab.widgets.newapp import NewApp, manifest_of, parse_helm_parameters,
 from gitopslab.widgets.resourcetree import diff_html, node_label
 from gitopslab.widgets.text import relative_fr
 from gitopslab.widgets.tiles import tile_fields
-from gitopslab.widgets.tree import TreeNode
+from gitopslab.lab.tree import TreeNode
 
 FILLED = NewApp(name="webapp", repo_url="https://github.com/o/r.git", path="webapp", namespace="webapp")
 

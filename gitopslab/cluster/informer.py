@@ -6,6 +6,11 @@ objects) and calls handlers on add, update and delete. When the watch ends it
 resumes from the last seen resourceVersion; when that version has expired
 (ERROR 410 Expired) it lists again and replays the difference as events.
 
+Indexes (client-go's ``Indexers``) answer "which cached objects have this
+value" without scanning the cache: ``add_index(name, fn)`` with ``fn(obj)``
+giving the object's values; ``by_index(name, value)``. Every informer keeps
+a ``namespace`` index, so ``items(namespace)`` costs what the namespace holds.
+
 A ``WorkQueue`` holds keys to reconcile: a key queued twice before a worker
 takes it is processed once; a key re-added while being processed is queued
 again once the worker calls ``done``; ``add_after`` delays a key (lab clock
@@ -39,6 +44,7 @@ log = logging.getLogger(__name__)
 AddHandler = Callable[[dict], None]
 UpdateHandler = Callable[[dict, dict], None]
 DeleteHandler = Callable[[dict], None]
+IndexFn = Callable[[dict], Iterable[str]]
 
 
 def object_key(obj: dict) -> str:
@@ -46,6 +52,14 @@ def object_key(obj: dict) -> str:
     meta = obj.get("metadata") or {}
     ns = meta.get("namespace")
     return f"{ns}/{meta.get('name', '')}" if ns else meta.get("name", "")
+
+
+NAMESPACE_INDEX = "namespace"
+
+
+def namespace_index(obj: dict) -> list[str]:
+    ns = (obj.get("metadata") or {}).get("namespace")
+    return [ns] if ns else []
 
 
 def split_key(key: str) -> tuple[str | None, str]:
@@ -79,9 +93,12 @@ class Informer:
         self.resync_seconds = resync_seconds
         self.retry_seconds = retry_seconds
         self.cache: dict[str, dict] = {}
+        self._indexers: dict[str, IndexFn] = {}
+        self._indices: dict[str, dict[str, dict[str, None]]] = {}
         self._handlers: list[_Handlers] = []
         self._synced = asyncio.Event()
         self._rv: str | None = None
+        self.add_index(NAMESPACE_INDEX, namespace_index)
 
     # --- public API -------------------------------------------------------
     def add_handler(self, on_add: AddHandler | None = None, on_update: UpdateHandler | None = None,
@@ -94,7 +111,21 @@ class Informer:
     def items(self, namespace: str | None = None) -> list[dict]:
         if namespace is None:
             return list(self.cache.values())
-        return [o for o in self.cache.values() if (o.get("metadata") or {}).get("namespace") == namespace]
+        return self.by_index(NAMESPACE_INDEX, namespace)
+
+    def add_index(self, name: str, fn: IndexFn) -> None:
+        """Index the cache by ``fn(obj)`` (a list of values); a name already taken keeps its first function."""
+        if name in self._indexers:
+            return
+        self._indexers[name] = fn
+        self._indices[name] = {}
+        for key, obj in self.cache.items():
+            self._index(name, key, obj)
+
+    def by_index(self, name: str, value: str) -> list[dict]:
+        """The cached objects whose index ``name`` holds ``value`` (shared: do not modify them)."""
+        keys = self._indices[name].get(value) or ()
+        return [self.cache[k] for k in keys]
 
     def has_synced(self) -> bool:
         return self._synced.is_set()
@@ -126,6 +157,41 @@ class Informer:
             if resync:
                 resync.cancel()
 
+    # --- cache and indexes --------------------------------------------------
+    # An index maps a value to the keys holding it, in a dict used as an ordered
+    # set: ``by_index`` answers in the order objects entered the index, as the
+    # cache itself does.
+    def _index(self, name: str, key: str, obj: dict) -> None:
+        index = self._indices[name]
+        for value in self._indexers[name](obj) or ():
+            index.setdefault(value, {})[key] = None
+
+    def _reindex(self, name: str, key: str, old: dict | None, new: dict | None) -> None:
+        fn, index = self._indexers[name], self._indices[name]
+        before = set(fn(old) or ()) if old is not None else set()
+        after = set(fn(new) or ()) if new is not None else set()
+        for value in before - after:
+            keys = index.get(value)
+            if keys is not None:
+                keys.pop(key, None)
+                if not keys:
+                    del index[value]
+        for value in after - before:
+            index.setdefault(value, {})[key] = None
+
+    def _store(self, key: str, obj: dict) -> None:
+        old = self.cache.get(key)
+        for name in self._indexers:
+            self._reindex(name, key, old, obj)
+        self.cache[key] = obj
+
+    def _drop(self, key: str) -> dict | None:
+        old = self.cache.pop(key, None)
+        if old is not None:
+            for name in self._indexers:
+                self._reindex(name, key, old, None)
+        return old
+
     # --- internals --------------------------------------------------------
     async def _relist(self) -> None:
         lst = await self.client.list(self.api_version, self.kind, self.namespace,
@@ -133,11 +199,11 @@ class Informer:
         fresh = {object_key(o): self._with_kind(o) for o in lst.get("items") or []}
         for key, old in list(self.cache.items()):
             if key not in fresh:
-                del self.cache[key]
+                self._drop(key)
                 self._dispatch("DELETED", old, None)
         for key, obj in fresh.items():
             old = self.cache.get(key)
-            self.cache[key] = obj
+            self._store(key, obj)
             if old is None:
                 self._dispatch("ADDED", obj, None)
             elif _rv_of(old) != _rv_of(obj):
@@ -168,10 +234,10 @@ class Informer:
         key = object_key(obj)
         old = self.cache.get(key)
         if type_ == "DELETED":
-            self.cache.pop(key, None)
+            self._drop(key)
             self._dispatch("DELETED", old or obj, None)
             return
-        self.cache[key] = obj
+        self._store(key, obj)
         self._dispatch("ADDED" if old is None else "MODIFIED", obj, old)
 
     def _dispatch(self, type_: str, obj: dict, old: dict | None) -> None:
@@ -298,6 +364,9 @@ async def run_workers(queue: WorkQueue, reconcile: Reconcile, *, workers: int = 
                 queue.add_rate_limited(key)
             finally:
                 queue.done(key)
+            # in-process API calls never suspend, nor does a get from a non-empty queue: without
+            # this a worker would run its whole backlog in one step and starve the API server
+            await asyncio.sleep(0)
 
     tasks = [asyncio.create_task(worker(), name=f"{name}-worker-{i}") for i in range(workers)]
     try:

@@ -130,7 +130,14 @@ class WatchStream:
                     until_bm = max(0.0, next_bookmark - time.monotonic())
                     wait = until_bm if wait is None else min(wait, until_bm)
                 try:
-                    change = await asyncio.wait_for(queue.get(), wait) if wait is not None else await queue.get()
+                    if not queue.empty():
+                        # a backlog is taken at once: a wait_for (a task) per queued change
+                        # lets the watchers of a busy daemon fall seconds behind
+                        change = queue.get_nowait()
+                    elif wait is not None:
+                        change = await asyncio.wait_for(queue.get(), wait)
+                    else:
+                        change = await queue.get()
                 except asyncio.TimeoutError:
                     if self.allow_bookmarks and time.monotonic() >= next_bookmark:
                         next_bookmark = time.monotonic() + self.bookmark_interval

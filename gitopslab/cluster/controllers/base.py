@@ -2,9 +2,12 @@
 
 A controller subclasses ``Controller``, declares its watches in ``setup``
 (usually ``self.watch(kind, key_fn)``) and implements ``reconcile(key)``.
-Reconciles read fresh objects through the API (the informer caches only
-decide *what* to reconcile), so a lagging cache can never make a controller
-create a pod twice.
+Reconciles read the object they reconcile fresh through the API. What it
+owns may come from the shared informer cache (``index_by_controller``, then
+``controlled_by`` and ``orphans_in``), as upstream controllers read their
+listers: writes made from a cache that lags fail on resourceVersion or name
+conflicts, and a controller that creates objects with generated names guards
+against a lagging cache with ``expectations``.
 """
 from __future__ import annotations
 
@@ -101,6 +104,41 @@ class Controller:
             if e.code == 404:
                 return False
             raise
+
+
+CONTROLLER_UID_INDEX = "controller-uid"
+ORPHANS_INDEX = "orphans-by-namespace"
+
+
+def _controller_ref(obj: dict) -> dict | None:
+    return next((r for r in (obj.get("metadata") or {}).get("ownerReferences") or [] if r.get("controller")), None)
+
+
+def _controller_uid(obj: dict) -> list[str]:
+    ref = _controller_ref(obj)
+    return [ref["uid"]] if ref and ref.get("uid") else []
+
+
+def _orphan_namespace(obj: dict) -> list[str]:
+    ns = (obj.get("metadata") or {}).get("namespace")
+    return [ns] if ns and _controller_ref(obj) is None else []
+
+
+def index_by_controller(inf: Informer) -> Informer:
+    """Index a shared informer by controller uid and by the namespace of objects without a controller."""
+    inf.add_index(CONTROLLER_UID_INDEX, _controller_uid)
+    inf.add_index(ORPHANS_INDEX, _orphan_namespace)
+    return inf
+
+
+def controlled_by(inf: Informer, owner: dict) -> list[dict]:
+    """Cached objects whose controller is ``owner`` (shared with other controllers: read-only)."""
+    return inf.by_index(CONTROLLER_UID_INDEX, (owner.get("metadata") or {}).get("uid") or "")
+
+
+def orphans_in(inf: Informer, namespace: str) -> list[dict]:
+    """Cached objects of ``namespace`` without a controller (read-only)."""
+    return inf.by_index(ORPHANS_INDEX, namespace)
 
 
 def owner_key(kind: str) -> KeyFn:

@@ -2,6 +2,9 @@
 revisions and history, status and conditions (``pkg/controller/deployment``).
 
 Decisions come from the pure ``deployment_util``; this module does the API calls.
+A Deployment's ReplicaSets come from the shared informer cache (indexed by
+controller uid); a write based on a ReplicaSet the cache has not refreshed yet
+fails on its resourceVersion (409) and the sync is retried, as upstream.
 """
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import logging
 
 from gitopslab.cluster.controllers import deployment_util as du
 from gitopslab.cluster.controllers import timeutil
-from gitopslab.cluster.controllers.base import Controller, owner_key
+from gitopslab.cluster.controllers.base import Controller, controlled_by, index_by_controller, owner_key
 from gitopslab.cluster.controllers.pods import controller_ref, is_owned_by
 from gitopslab.cluster.errors import ApiError
 from gitopslab.cluster.informer import split_key
@@ -25,14 +28,14 @@ class DeploymentController(Controller):
 
     def setup(self) -> None:
         self.watch("apps/v1", "Deployment")
-        self.watch("apps/v1", "ReplicaSet", owner_key("Deployment"))
+        self.replica_sets = index_by_controller(self.watch("apps/v1", "ReplicaSet", owner_key("Deployment")))
 
     async def reconcile(self, key: str) -> None:
         ns, name = split_key(key)
         d = await self.get_or_none("apps/v1", "Deployment", name, ns)
         if d is None:
             return
-        rss = [rs for rs in await self.list_items("apps/v1", "ReplicaSet", ns) if is_owned_by(rs, d)]
+        rss = controlled_by(self.replica_sets, d)
         if d["metadata"].get("deletionTimestamp"):
             await self._sync_status_only(d, rss)
             return

@@ -1,19 +1,32 @@
 """ReplicaSet controller (``pkg/controller/replicaset``): keep ``spec.replicas``
-active pods, adopt and release pods by selector, report status."""
+active pods, adopt and release pods by selector, report status.
+
+Pods are read from the shared informer cache, through two indexes (the uid
+of a pod's controller, and the namespace of pods without one), so a sync
+costs what the ReplicaSet owns, not what the cluster holds. The cache may lag
+behind the controller's own writes: ``Expectations`` hold replica management
+back until the creations and deletions it made have been observed, as the
+upstream controller does.
+"""
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
+from typing import Awaitable, Callable
 
 from gitopslab.cluster.controllers import pods as P
 from gitopslab.cluster.controllers import selectors, timeutil
-from gitopslab.cluster.controllers.base import Controller, owner_key
+from gitopslab.cluster.controllers.base import Controller, controlled_by, index_by_controller, orphans_in, owner_key
+from gitopslab.cluster.controllers.expectations import EXPECTATIONS_TIMEOUT_SECONDS, Expectations
 from gitopslab.cluster.errors import ApiError
-from gitopslab.cluster.informer import split_key
+from gitopslab.cluster.informer import Informer, object_key, split_key
 
 log = logging.getLogger(__name__)
 
 BURST_REPLICAS = 500  # upstream caps creations/deletions per sync
+SLOW_START_INITIAL_BATCH = 1
+_replicaset_key = owner_key("ReplicaSet")
 
 
 class ReplicaSetController(Controller):
@@ -21,48 +34,120 @@ class ReplicaSetController(Controller):
     component = "replicaset-controller"
     workers = 2
 
-    def setup(self) -> None:
-        self.watch("apps/v1", "ReplicaSet")
-        self.watch("v1", "Pod", owner_key("ReplicaSet"))
+    def __init__(self, ctx, informers, **kw):
+        super().__init__(ctx, informers, **kw)
+        self.expectations = Expectations(self.clock.delay(EXPECTATIONS_TIMEOUT_SECONDS))
 
+    def setup(self) -> None:
+        self.sets = self.watch("apps/v1", "ReplicaSet")
+        self.pods = index_by_controller(self.informers.get("v1", "Pod"))
+        self.pods.add_handler(on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_deleted)
+
+    # --- pod events (``addPod``, ``updatePod``, ``deletePod``) ----------------------
+    def _pod_added(self, pod: dict) -> None:
+        if P.is_terminating(pod):  # already being deleted (seen after a relist): only a deletion to observe
+            self._pod_deleted(pod)
+            return
+        key = _replicaset_key(pod)
+        if key:
+            self.expectations.creation_observed(key)
+            self.queue.add(key)
+        else:
+            self._enqueue_matching(pod)
+
+    def _pod_updated(self, old: dict, new: dict) -> None:
+        if old is new:
+            return  # a resync: nothing changed
+        old_key, new_key = _replicaset_key(old), _replicaset_key(new)
+        if P.is_terminating(new):
+            self._pod_deleted(new)
+            if old_key and old_key != new_key:
+                self._pod_deleted(old)
+            return
+        ref_changed = P.controller_of(old) != P.controller_of(new)
+        if old_key and ref_changed:
+            self.queue.add(old_key)
+        if new_key:
+            self.queue.add(new_key)
+        elif P.controller_of(new) is None and (ref_changed or _labels(old) != _labels(new)):
+            self._enqueue_matching(new)
+
+    def _pod_deleted(self, pod: dict) -> None:
+        key = _replicaset_key(pod)
+        if key:
+            self.expectations.deletion_observed(key, object_key(pod))
+            self.queue.add(key)
+
+    def _enqueue_matching(self, pod: dict) -> None:
+        """An orphan: the ReplicaSets of its namespace whose selector matches it may adopt it."""
+        if P.is_terminating(pod):
+            return
+        for rs in self.sets.items((pod.get("metadata") or {}).get("namespace")):
+            if selectors.matches((rs.get("spec") or {}).get("selector"), _labels(pod)):
+                self.queue.add(object_key(rs))
+
+    # --- sync ---------------------------------------------------------------------
     async def reconcile(self, key: str) -> None:
         ns, name = split_key(key)
         rs = await self.get_or_none("apps/v1", "ReplicaSet", name, ns)
         if rs is None:
+            self.expectations.forget(key)
             return
-        owned = await claim_pods(self, rs)
+        needs_sync = self.expectations.satisfied(key)  # before reading the cache, as upstream does
+        owned = await claim_pods(self, rs, claim_candidates(self.pods, rs))
         active = [p for p in owned if P.is_active(p)]
         error = None
         if not P.is_terminating(rs):
-            error = await self._manage(rs, active)
+            if needs_sync:
+                error = await self._manage(key, rs, active)
+            else:  # a lost watch event must not stall the ReplicaSet: look again once they expire
+                self.queue.add_after(key, self.expectations.timeout)
         await self._update_status(rs, active, error)
 
-    async def _manage(self, rs: dict, active: list[dict]) -> ApiError | None:
+    async def _manage(self, key: str, rs: dict, active: list[dict]) -> ApiError | None:
         diff = len(active) - int(rs["spec"].get("replicas", 1))
         if diff < 0:
-            return await self._create_pods(rs, min(-diff, BURST_REPLICAS))
+            return await self._create_pods(key, rs, min(-diff, BURST_REPLICAS))
         if diff > 0:
-            for pod in pods_to_delete(active, min(diff, BURST_REPLICAS)):
-                if await self.delete_quietly("v1", "Pod", pod["metadata"]["name"], pod["metadata"]["namespace"]):
-                    await self.recorder.event(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}")
+            doomed = pods_to_delete(active, min(diff, BURST_REPLICAS))
+            self.expectations.expect_deletions(key, [object_key(p) for p in doomed])
+            results = await asyncio.gather(*(self._delete_pod(key, rs, p) for p in doomed), return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
         return None
 
-    async def _create_pods(self, rs: dict, n: int) -> ApiError | None:
-        """Slow start: batches of 1, 2, 4… stop at the first failure (``slowStartBatch``)."""
-        created, batch = 0, 1
-        while created < n:
-            size = min(batch, n - created)
-            for _ in range(size):
-                pod = P.pod_from_template(rs["spec"].get("template") or {}, rs)
-                try:
-                    made = await self.client.create(pod, namespace=rs["metadata"]["namespace"])
-                except ApiError as e:
-                    await self.recorder.event(rs, "Warning", "FailedCreate", f"Error creating: {e.message}")
-                    return e
-                await self.recorder.event(rs, "Normal", "SuccessfulCreate", f"Created pod: {made['metadata']['name']}")
-                created += 1
-            batch *= 2
-        return None
+    async def _create_pods(self, key: str, rs: dict, n: int) -> ApiError | None:
+        self.expectations.expect_creations(key, n)
+        errors: list[ApiError] = []
+
+        async def create_one() -> bool:
+            pod = P.pod_from_template(rs["spec"].get("template") or {}, rs)
+            try:
+                made = await self.client.create(pod, namespace=rs["metadata"]["namespace"])
+            except ApiError as e:
+                errors.append(e)
+                await self.recorder.event(rs, "Warning", "FailedCreate", f"Error creating: {e.message}")
+                return False
+            await self.recorder.event(rs, "Normal", "SuccessfulCreate", f"Created pod: {made['metadata']['name']}")
+            return True
+
+        created = await slow_start_batch(n, SLOW_START_INITIAL_BATCH, create_one)
+        for _ in range(n - created):  # never made: not to be waited for
+            self.expectations.creation_observed(key)
+        return errors[0] if errors else None
+
+    async def _delete_pod(self, key: str, rs: dict, pod: dict) -> None:
+        name, ns = pod["metadata"]["name"], pod["metadata"]["namespace"]
+        try:
+            deleted = await self.delete_quietly("v1", "Pod", name, ns)
+        except ApiError:
+            self.expectations.deletion_observed(key, object_key(pod))
+            raise
+        if deleted:
+            await self.recorder.event(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {name}")
+        else:
+            self.expectations.deletion_observed(key, object_key(pod))
 
     async def _update_status(self, rs: dict, active: list[dict], error: ApiError | None) -> None:
         status = replica_set_status(rs, active, error, self.clock.scale)
@@ -75,11 +160,42 @@ class ReplicaSetController(Controller):
             self.queue.add_after(f"{rs['metadata']['namespace']}/{rs['metadata']['name']}", wait + 0.05)
 
 
-async def claim_pods(ctl: Controller, owner: dict) -> list[dict]:
-    """Pods controlled by ``owner``: adopt matching orphans, release non-matching ones (``ClaimPods``)."""
+async def slow_start_batch(count: int, initial: int, fn: Callable[[], Awaitable[bool]]) -> int:
+    """Call ``fn`` ``count`` times in concurrent batches of 1, 2, 4…; stop after a batch with a failure.
+
+    ``slowStartBatch``: a template that cannot be created fails once, not
+    ``count`` times. Returns how many calls succeeded.
+    """
+    done, batch = 0, min(count, initial)
+    while batch > 0:
+        results = await asyncio.gather(*(fn() for _ in range(batch)))
+        done += sum(1 for ok in results if ok)
+        if not all(results):
+            break
+        remaining = count - done
+        batch = min(2 * batch, remaining)
+    return done
+
+
+def _labels(pod: dict) -> dict:
+    return (pod.get("metadata") or {}).get("labels") or {}
+
+
+def claim_candidates(pods: Informer, owner: dict) -> list[dict]:
+    """Cached pods ``owner`` may claim: those it controls and its namespace's orphans (shared, read-only)."""
+    return controlled_by(pods, owner) + orphans_in(pods, owner["metadata"]["namespace"])
+
+
+async def claim_pods(ctl: Controller, owner: dict, candidates: list[dict] | None = None) -> list[dict]:
+    """Pods controlled by ``owner``: adopt matching orphans, release non-matching ones (``ClaimPods``).
+
+    ``candidates``: the pods to consider; by default every pod of the
+    owner's namespace, listed through the API.
+    """
     ns = owner["metadata"]["namespace"]
     selector = (owner.get("spec") or {}).get("selector")
-    candidates = await ctl.list_items("v1", "Pod", ns)
+    if candidates is None:
+        candidates = await ctl.list_items("v1", "Pod", ns)
     owned = []
     for pod in candidates:
         ref = P.controller_of(pod)

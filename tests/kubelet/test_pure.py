@@ -191,3 +191,17 @@ def test_node_lease_and_heartbeat_conditions():
     before = [{"type": "Ready", "status": "True", "lastHeartbeatTime": "a", "lastTransitionTime": "t"}]
     assert refreshed_conditions(before, "b") == [
         {"type": "Ready", "status": "True", "lastHeartbeatTime": "b", "lastTransitionTime": "t"}]
+
+
+def test_probe_ticks_follow_the_pod_ticker_and_a_late_probe_runs_at_once():
+    from gitopslab.cluster.kubelet.probes import next_tick
+
+    # a ticker started at 100.0 every 10 s: the next tick strictly after a moment
+    assert next_tick(100.0, 10.0, 100.0) == 110.0
+    assert next_tick(100.0, 10.0, 104.5) == 110.0
+    assert next_tick(100.0, 10.0, 110.0) == 120.0
+    assert next_tick(100.0, 10.0, 95.0) == 110.0   # never the ticker's own start
+    # a probe begun at 112 and lasting 12 s: its next tick (120) is past, so the next probe runs at once
+    assert next_tick(100.0, 10.0, 112.0) == 120.0 < 124.0
+    # the PLEG relist (every second) sees a container started at 7.3 s at 8.0 s
+    assert next_tick(0.0, 1.0, 7.3) == 8.0

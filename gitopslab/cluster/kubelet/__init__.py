@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 
 from gitopslab.cluster.context import DaemonContext
 from gitopslab.cluster.errors import ApiError
@@ -22,6 +23,7 @@ from gitopslab.cluster.informer import Informer
 from gitopslab.cluster.kubelet.backoff import Backoff
 from gitopslab.cluster.kubelet.heartbeat import Heartbeat
 from gitopslab.cluster.kubelet.images import ImageService
+from gitopslab.cluster.kubelet.probes import RELIST_PERIOD_SECONDS, next_tick
 from gitopslab.cluster.kubelet.worker import PodWorker, now_str
 from gitopslab.cluster.runtime.network import PodNetwork
 from gitopslab.cluster.runtime.services import ServiceDirectory
@@ -108,6 +110,11 @@ class Kubelet:
         self.pull_backoff = Backoff()
         self.workers: dict[str, PodWorker] = {}
         self.pods = Informer(ctx.client, "v1", "Pod", field_selector=f"spec.nodeName={self.node_name}")
+        self.relist_start = time.monotonic()
+
+    def relist_after(self, moment: float) -> float:
+        """When the PLEG's relist (every second of lab time since the kubelet started) first sees a change at ``moment``."""
+        return next_tick(self.relist_start, self.clock.delay(RELIST_PERIOD_SECONDS), moment)
 
     # --- node ---------------------------------------------------------------------
     async def register_node(self) -> None:

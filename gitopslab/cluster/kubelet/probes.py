@@ -1,14 +1,27 @@
-"""Probe execution: httpGet, tcpSocket and exec, with the prober's result texts.
+"""Probe execution: httpGet, tcpSocket and exec, with the prober's result texts, and when probes run.
 
 The kubelet's prober reports a failure's output verbatim in the Unhealthy
 event (``Liveness probe failed: <output>``); these functions produce that
 output as Go's net/http and net would word it. Connections go to the pod IP
 on the mapped port (``target_port``) while messages show the container port.
+
+When (``pkg/kubelet/prober/worker.go``, ``prober_manager.go``): a pod's
+probe workers start with its first sync, before the image pull, and probe on
+a ticker of ``periodSeconds`` started then. They can only probe a container
+the kubelet has seen running, which its PLEG learns on its next relist (every
+second: k3s 1.32 runs the generic PLEG, EventedPLEG is off), and the sync
+that follows triggers the readiness probe at once. So the lab runs a
+container's first probe at the first relist after its start (not before
+initialDelaySeconds), the next ones on the pod's ticker. Simplifications:
+initialDelaySeconds counts from the start exactly (the kubelet waits for the
+first tick after it), and liveness and startup probes also run at the relist
+(the kubelet waits for their next tick).
 """
 from __future__ import annotations
 
 import asyncio
 import errno
+import math
 from dataclasses import dataclass
 
 from gitopslab.cluster.runtime.network import target_port
@@ -23,6 +36,16 @@ class ProbeResult:
     success: bool
     output: str = ""
     errored: bool = False
+
+
+RELIST_PERIOD_SECONDS = 1.0  # genericPlegRelistPeriod
+
+
+def next_tick(anchor: float, period: float, after: float) -> float:
+    """The first tick strictly after ``after`` of a ticker started at ``anchor`` (every ``period``)."""
+    if period <= 0:
+        return after
+    return anchor + max(math.floor((after - anchor) / period) + 1, 1) * period
 
 
 def probe_settings(probe: dict) -> dict:

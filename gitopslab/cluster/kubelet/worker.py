@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
+import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ from gitopslab.cluster.kubelet.backoff import lab_now
 from gitopslab.cluster.kubelet.envvars import ConfigError, PodFacts, build_env, referenced_objects
 from gitopslab.cluster.kubelet.images import (InvalidImageName, PullError, default_pull_policy, image_id,
                                               normalized)
-from gitopslab.cluster.kubelet.probes import probe_settings, run_probe
+from gitopslab.cluster.kubelet.probes import next_tick, probe_settings, run_probe
 from gitopslab.cluster.kubelet.status import pod_conditions, pod_phase, qos_class
 from gitopslab.cluster.kubelet.volumes import MountError, container_mounts, setup_volume
 from gitopslab.cluster.runtime import ContainerConfig, Exit, StartError, create_container
@@ -60,6 +61,7 @@ class ContainerRun:
         self.init = init
         self.started = False
         self.ready = False
+        self.started_at = 0.0          # time.monotonic() of the start
         self.kill_reason: str | None = None
         self.probe_tasks: list[asyncio.Task] = []
 
@@ -88,6 +90,7 @@ class PodWorker:
         self.sandbox_ready = False
         self.terminal = False
         self.conditions: list[dict] = list((pod.get("status") or {}).get("conditions") or [])
+        self.probe_ticker_start = time.monotonic()  # the probe workers start with the pod's first sync
         self._dirty = asyncio.Event()
         self._deleting = asyncio.Event()
         self._gone = False
@@ -384,6 +387,7 @@ class PodWorker:
             await self.event("Warning", M.FAILED, M.error_event(str(e)), name, init)
             self._record_exit(table, name, exit, started_at="1970-01-01T00:00:00Z", container=container)
             return exit
+        run.started_at = time.monotonic()
         await self.event("Normal", M.STARTED, M.started(name), name, init)
         st["state"] = {"running": {"startedAt": started_at}}
         self._start_probes(run, table, init)
@@ -504,8 +508,11 @@ class PodWorker:
         name = run.spec["name"]
         current = kind == "Liveness"   # readiness and startup start as failing, liveness as passing
         streak_ok = streak_fail = 0
-        await clock.sleep(s["initialDelaySeconds"])
+        period = clock.delay(s["periodSeconds"])
+        first = max(self.k.relist_after(run.started_at), run.started_at + clock.delay(s["initialDelaySeconds"]))
+        await asyncio.sleep(first - time.monotonic())
         while run.container.running and not self._deleting.is_set():
+            began = time.monotonic()
             timeout = max(clock.delay(s["timeoutSeconds"]), min(s["timeoutSeconds"], 0.5))
             try:
                 result = await run_probe(probe, run.spec, run.container, self.pod_ip, timeout)
@@ -542,7 +549,8 @@ class PodWorker:
             elif kind == "Startup" and not new and streak_fail >= s["failureThreshold"]:
                 await self._kill_for_probe(run, "startup")
                 return
-            await clock.sleep(s["periodSeconds"])
+            # a probe longer than the period leaves a tick pending: the next one runs at once
+            await asyncio.sleep(next_tick(self.probe_ticker_start, period, began) - time.monotonic())
 
     async def _kill_for_probe(self, run: ContainerRun, probe_type: str) -> None:
         name = run.spec["name"]

@@ -47,7 +47,7 @@ class EndpointsController(Controller):
             return  # the garbage collector removes the owned slices; Endpoints go with the name
         if not (svc.get("spec") or {}).get("selector"):
             return  # selector-less Services have user-managed endpoints
-        pods = await self.list_items("v1", "Pod", ns)
+        pods = self.pods.items(ns)  # the shared informer's cache, as upstream's pod lister (read only)
         await self._sync_endpoints(svc, pods)
         await self._sync_slices(svc, pods)
 

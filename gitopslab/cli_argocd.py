@@ -532,11 +532,17 @@ def cmd_diff(args, session: Session) -> int:
     """``argocd app diff``: each differing resource as ``diff`` prints normalized live vs predicted live."""
     from gitopslab.argocd import appdiff
 
+    from urllib3.exceptions import HTTPError
+
     app = session.get_app(args.name)
     try:
         changes = appdiff.changed_objects(session, app, revision=args.revision or "")
     except appdiff.DiffError as e:
         raise CommandError(str(e)) from None
+    except HTTPError as e:  # the destination cluster does not answer
+        dest = (app.get("spec") or {}).get("destination") or {}
+        raise CommandError(f'rpc error: code = Unknown desc = failed to get cluster info for '
+                           f'"{dest.get("server") or dest.get("name")}": {e}') from None
     for change in changes:
         print(f"\n===== {change.group}/{change.kind} {change.namespace}/{change.name} ======", flush=True)
         print(appdiff.external_diff(change.name, change.live, change.target), end="", flush=True)

@@ -665,6 +665,9 @@ def test_unreachable_remote_cluster(argocd, repo):
     app = wait_app(argocd, name, lambda a: "ComparisonError" in conditions(a), "live state error")
     assert conditions(app)["ComparisonError"].startswith("Failed to load live state: ")
     assert status(app)[0] == "Unknown"
+    diff = cli(argocd, "argocd", "app", "diff", name, "--cluster", argocd.name)
+    assert diff.returncode == 20 and "Traceback" not in diff.stderr
+    assert 'rpc error: code = Unknown desc = failed to get cluster info for "https://127.0.0.1:1": ' in diff.stderr
 
 
 def test_project_denials(argocd, repo):

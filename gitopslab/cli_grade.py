@@ -38,6 +38,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if not outcomes:
         print(f"Aucune copie dans {course / 'submitted'}/*/{args.assignment}.")
         return 0
+    # Only now, the labs all stopped, does this process load nbgrader (to read the cells' maximum points).
     cells = gradebook.grade_cells(gradebook.db_url(course), args.assignment, notebook_name(course, args.assignment))
     rows = report.rows(outcomes, cells)
     for path in report.write(rows, Path(args.report)):

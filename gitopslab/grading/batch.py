@@ -1,16 +1,20 @@
 """Autograde a whole class: nbgrader's autograde per student, N workers in parallel, one report.
 
-Each worker is its own ``nbgrader autograde`` process with its own course
+Each worker grades with ``nbgrader autograde`` in a course
 directory copy (gradebook, submissions linked), its own lab homes and its own
 node address (``GITOPSLAB_NODE_IP``), so two labs never share a gradebook
-writer or a NodePort. A finished submission is copied into the course's
-gradebook and ``autograded/`` folder by the coordinating thread only. Every
-student is judged from the gradebook, never from nbgrader's exit code; a
-submission over its time limit is stopped (its whole process tree and its
-labs) and reported with an error, and the batch goes on.
+writer or a NodePort. The autograde runs in a child process
+(``gitopslab.grading.worker``) which, once the submission is graded, copies
+it into the course's gradebook and ``autograded/`` folder under a lock
+shared by the workers, and hands back the scores as JSON: this coordinator
+never imports nbgrader (about 100 MB), only schedules. Every student is
+judged from the gradebook, never from nbgrader's exit code; a submission
+over its time limit is stopped (its whole process tree and its labs) and
+reported with an error, and the batch goes on.
 """
 from __future__ import annotations
 
+import json
 import os
 import queue
 import shutil
@@ -18,14 +22,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitopslab.grading import gradebook
-from gitopslab.grading.isolation import default_homes_dir, stop_lab
+from gitopslab.grading.labhomes import default_homes_dir, stop_lab
 
 GRACE_SECONDS = 60
 NODE_IP_BASE = "127.1.{worker}.1"
@@ -79,11 +82,13 @@ def notebook_name(course_dir: Path, assignment: str) -> str:
     return found[0].stem
 
 
+def worker_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "gitopslab.grading.worker", *args]
+
+
 def ensure_assignment(course_dir: Path, assignment: str) -> None:
     """``nbgrader generate_assignment`` once, so the gradebook knows the assignment's cells."""
-    if gradebook.has_assignment(gradebook.db_url(course_dir), assignment):
-        return
-    done = subprocess.run([*nbgrader_command(), "generate_assignment", assignment, "--force"], cwd=course_dir,
+    done = subprocess.run(worker_command("prepare", str(course_dir), assignment), cwd=course_dir,
                           env=child_env(), capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"nbgrader generate_assignment {assignment} a échoué :\n{done.stdout}{done.stderr}")
@@ -145,7 +150,6 @@ class Batch:
         self.config = config
         self.course = Path(config.course_dir).resolve()
         self.progress = progress
-        self._merge_lock = threading.Lock()
 
     def run(self) -> list[Outcome]:
         cfg = self.config
@@ -185,12 +189,16 @@ class Batch:
     def _grade(self, student: str, notebook: str, worker: int, wdir: Path) -> Outcome:
         cfg = self.config
         start = time.monotonic()
-        args = [*nbgrader_command(), "autograde", cfg.assignment, "--student", student, "--force",
-                f"--CourseDirectory.root={wdir}", f"--IsolatedLabExecute.homes_dir={wdir / 'homes'}",
-                f"--IsolatedLabExecute.notebook_timeout={cfg.time_limit}"]
+        result = wdir / f"{student}.json"
+        result.unlink(missing_ok=True)
+        autograde = [cfg.assignment, "--student", student, "--force",
+                     f"--CourseDirectory.root={wdir}", f"--IsolatedLabExecute.homes_dir={wdir / 'homes'}",
+                     f"--IsolatedLabExecute.notebook_timeout={cfg.time_limit}"]
         if cfg.time_scale:
-            args.append(f"--IsolatedLabExecute.time_scale={cfg.time_scale}")
-        args += cfg.extra_args
+            autograde.append(f"--IsolatedLabExecute.time_scale={cfg.time_scale}")
+        autograde += cfg.extra_args
+        args = worker_command("grade", str(self.course), str(wdir), cfg.assignment, notebook, student, str(result),
+                              str(wdir.parent / "merge.lock"), "--", *autograde)
         env = child_env({"GITOPSLAB_NODE_IP": NODE_IP_BASE.format(worker=worker + 1)})
         log_path = wdir / f"{student}.log"
         error = ""
@@ -207,25 +215,17 @@ class Batch:
                 clean_homes(wdir / "homes")
         if error:  # killed mid-way: whatever the worker's gradebook holds is partial
             return Outcome(student, gradebook.Scores(student, found=False), time.monotonic() - start, error)
-        scores = gradebook.read_scores(gradebook.db_url(wdir), cfg.assignment, notebook, student)
+        scores = _read_result(result, student)
         if not scores.found:
             error = error or _error_lines(log_path.read_text(errors="replace")) or "copie non notée"
         elif proc.returncode not in (0, None) and not error:
             error = _error_lines(log_path.read_text(errors="replace"))
-        if scores.found:
-            self._merge(wdir, student, notebook)
         return Outcome(student, scores, time.monotonic() - start, error)
 
-    def _merge(self, wdir: Path, student: str, notebook: str) -> None:
-        cfg = self.config
-        with self._merge_lock:
-            gradebook.copy_submission(gradebook.db_url(wdir), gradebook.db_url(self.course), cfg.assignment,
-                                      notebook, student)
-            src = wdir / "autograded" / student / cfg.assignment
-            dst = self.course / "autograded" / student / cfg.assignment
-            if src.is_dir():
-                if dst.exists():
-                    for p in dst.rglob("*"):
-                        p.chmod(0o755 if p.is_dir() else 0o644)
-                    shutil.rmtree(dst)
-                shutil.copytree(src, dst, symlinks=False)
+
+def _read_result(path: Path, student: str) -> gradebook.Scores:
+    """The scores a worker wrote (already merged into the course when found); not found if it wrote none."""
+    try:
+        return gradebook.Scores.from_json(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return gradebook.Scores(student, found=False)

@@ -1,15 +1,17 @@
 """Reading scores from an nbgrader gradebook, and copying one submission's grades into another gradebook.
 
 Parallel graders each write their own gradebook (SQLite is not safe for
-concurrent writers); the batch copies each finished submission into the
-course's gradebook from a single thread, so ``nbgrader generate_feedback``,
+concurrent writers); each finished submission is copied into the course's
+gradebook by one worker at a time (under a lock), so ``nbgrader generate_feedback``,
 ``export`` and formgrader see every student as if graded in one run.
+
+nbgrader is imported by the functions that use it, not with this module:
+importing it weighs about 100 MB, which the batch coordinator never pays
+(it only handles ``Scores``; see worker.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from nbgrader.api import Gradebook, MissingEntry
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass
@@ -24,6 +26,13 @@ class Scores:
     def auto_total(self) -> float:
         return sum(v for v in self.by_cell.values() if v is not None)
 
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Scores":
+        return cls(**data)
+
 
 def db_url(course_root) -> str:
     return f"sqlite:///{course_root}/gradebook.db"
@@ -31,6 +40,8 @@ def db_url(course_root) -> str:
 
 def grade_cells(url: str, assignment: str, notebook: str) -> list[tuple[str, float]]:
     """(grade_id, max points) of the notebook's grade cells, in notebook order."""
+    from nbgrader.api import Gradebook
+
     with Gradebook(url) as gb:
         nb = gb.find_notebook(notebook, assignment)
         order = {c.name: i for i, c in enumerate(nb.source_cells)}
@@ -39,6 +50,8 @@ def grade_cells(url: str, assignment: str, notebook: str) -> list[tuple[str, flo
 
 
 def has_assignment(url: str, assignment: str) -> bool:
+    from nbgrader.api import Gradebook, MissingEntry
+
     try:
         with Gradebook(url) as gb:
             gb.find_assignment(assignment)
@@ -48,6 +61,8 @@ def has_assignment(url: str, assignment: str) -> bool:
 
 
 def read_scores(url: str, assignment: str, notebook: str, student: str) -> Scores:
+    from nbgrader.api import Gradebook, MissingEntry
+
     with Gradebook(url) as gb:
         try:
             sub = gb.find_submission_notebook(notebook, assignment, student)
@@ -64,6 +79,8 @@ def read_scores(url: str, assignment: str, notebook: str, student: str) -> Score
 
 def copy_submission(src_url: str, dst_url: str, assignment: str, notebook: str, student: str) -> bool:
     """Copy one student's autograde results (scores, comments, timestamp) from ``src_url`` into ``dst_url``."""
+    from nbgrader.api import Gradebook, MissingEntry
+
     with Gradebook(src_url) as src:
         try:
             s_assign = src.find_submission(assignment, student)

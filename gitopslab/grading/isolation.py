@@ -19,15 +19,11 @@ from pathlib import Path
 from nbgrader.preprocessors import Execute
 from traitlets import Float, Unicode
 
+from gitopslab.grading.labhomes import default_homes_dir, stop_lab
+
 ENV_KEYS = ("GITOPSLAB_HOME", "GITOPSLAB_TIME_SCALE", "GITOPSLAB_USER", "GITOPSLAB_WORKDIR", "KUBECONFIG",
             "GIT_CONFIG_GLOBAL")
 MIN_CELL_TIMEOUT = 1
-
-
-def default_homes_dir() -> Path:
-    """Where graded labs live unless configured: the user's cache folder."""
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache) / "gitopslab" / "grading"
 
 
 @contextmanager
@@ -56,25 +52,6 @@ def isolated_home(time_scale: float, parent: str | Path | None = None, user: str
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-
-
-def stop_lab(home: Path) -> None:
-    """Stop every daemon of ``home`` (clusters, Git server) by its own pid."""
-    from gitopslab.cluster import lifecycle
-    from gitopslab.home import Home
-
-    h = Home(Path(home))
-    for name in h.cluster_names():
-        try:
-            lifecycle.down(h, name)
-        except Exception:  # noqa: BLE001 - a half-started lab must not stop the batch
-            pass
-    try:
-        from gitopslab import gitserver
-
-        gitserver.stop(h)
-    except Exception:  # noqa: BLE001
-        pass
 
 
 def budget_timeout(deadline: float, cell_timeout: float | None, now: float | None = None) -> int:

@@ -3,7 +3,8 @@
 gitops-engine decides per GVK whether an object is "typed" (in client-go's
 scheme: strategic merge patch, remarshal, scheme defaults) or not (CRs and
 aggregated APIs: JSON merge patch). Field types come from the official
-``kubernetes`` client models; strategic-merge metadata (patch strategy and
+``kubernetes`` client models (copied into ``model_types.json``, see
+model_types.py); strategic-merge metadata (patch strategy and
 merge key) from the lab API server's ``patch_meta.json`` (k8s.io/api tags).
 """
 
@@ -15,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from kubernetes.client import models
+from gitopslab.argocd.diff.model_types import model_types
 
 # API groups of client-go's kubernetes/scheme (no apiextensions, no apiregistration).
 SCHEME_GROUPS = frozenset({
@@ -56,19 +57,16 @@ def typed_root(obj: dict) -> FieldType | None:
     if group not in SCHEME_GROUPS or not version:
         return None
     name = version[0].upper() + version[1:] + str(obj.get("kind") or "")
-    return FieldType("struct", model=name) if hasattr(models, name) else None
+    return FieldType("struct", model=name) if name in model_types() else None
 
 
 @functools.lru_cache(maxsize=None)
 def struct_fields(model: str) -> dict[str, FieldType]:
-    cls = getattr(models, model, None)
-    if cls is None:
+    types = model_types().get(model)
+    if types is None:
         return {}
     patch_meta = _struct_patch_meta(_MODEL_PREFIX.sub("", model))
-    fields = {}
-    for attr, json_name in cls.attribute_map.items():
-        fields[json_name] = _parse_type(cls.openapi_types[attr], patch_meta.get(json_name, {}))
-    return fields
+    return {json_name: _parse_type(text, patch_meta.get(json_name, {})) for json_name, text in types.items()}
 
 
 def _parse_type(text: str, meta: dict) -> FieldType:
@@ -80,7 +78,7 @@ def _parse_type(text: str, meta: dict) -> FieldType:
         return FieldType("list", item=_parse_type(match.group(1), {}), strategy=strategy, merge_key=key)
     if match := _DICT.match(text):
         return FieldType("map", item=_parse_type(match.group(1), {}))
-    if hasattr(models, text):
+    if text in model_types():
         return FieldType("struct", model=text)
     return FieldType("scalar", scalar=text)
 

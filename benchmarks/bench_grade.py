@@ -1,6 +1,6 @@
 """Grader figures: autograde time of one submission, of a class, and the grader's peak memory.
 
-    python benchmarks/bench_grade.py [--class-size 30] [--workers 2] [--skip-one] [--interval 0.5]
+    python benchmarks/bench_grade.py [--class-size 30] [--workers N] [--skip-one] [--interval 0.5]
 
 Prints: seconds for one correct submission (target <= 60 s), seconds for a class
 of N correct submissions with ``gitopslab grade`` (target <= 10 min for 30 on 2

@@ -103,7 +103,7 @@ def test_course_pipeline_bumps_the_gitops_tag(gitlab, tmp_path):
     (tmp_path / "c").mkdir()
     chart, _ = _clone(home, tmp_path / "c", CHART)
     values = (chart / "webapp/webapp-chart/values.yaml").read_text()
-    assert f"  tag: {sha[:7]}\n" in values
+    assert f'  tag: "{sha[:7]}"\n' in values
     assert _git(home, chart, "log", "-1", "--format=%an").strip() == "GitHub Actions Bot"
     from gitopslab.registry.store import ImageStore
 

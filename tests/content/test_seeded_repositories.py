@@ -69,7 +69,7 @@ def test_webapp_chart_and_the_ci_sed(checkout, tmp_path):
     assert len(re.findall(r"(?m)^  tag: .*", values)) == 1
     copy = tmp_path / "webapp-chart"
     seed.write_files({p.relative_to(chart).as_posix(): p.read_bytes() for p in chart.rglob("*") if p.is_file()}, copy)
-    (copy / "values.yaml").write_text(re.sub(r"(?m)^  tag: .*", "  tag: abc1234", values))
+    (copy / "values.yaml").write_text(re.sub(r"(?m)^  tag: .*", '  tag: "abc1234"', values))
     bumped = _by_kind(render_chart(copy, "webapp", "webapp", {}, [], []))
     assert bumped[("Deployment", "webapp")]["spec"]["template"]["spec"]["containers"][0]["image"] == \
         "datascientestuser/webapp:abc1234"
@@ -91,7 +91,54 @@ def test_application_repository(checkout):
     if COURSE.exists():
         text = COURSE.read_text()
         workflow = (app / ".github/workflows/cicd-pipeline.yml").read_text()
-        assert workflow.strip() in text
+        assert _as_in_the_course(workflow).strip() in text
+
+
+def _as_in_the_course(workflow: str) -> str:
+    """Our pipeline without its one documented change: the quotes around the new tag (and their comment)."""
+    lines = workflow.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if "Seul écart avec le cours" in line)
+    del lines[start:start + 3]
+    return "".join(lines).replace('tag: \\"${{needs.build.outputs.image_tag}}\\"/',
+                                  "tag: ${{needs.build.outputs.image_tag}}/")
+
+
+def _ci_sed_step(checkout) -> str:
+    """The script of the pipeline step that writes the new tag into values.yaml."""
+    import yaml
+
+    workflow = yaml.safe_load((checkout / APP_REPO / ".github/workflows/cicd-pipeline.yml").read_text())
+    steps = workflow["jobs"]["trigger-argocd-sync"]["steps"]
+    return next(s["run"] for s in steps if "sed -i" in s.get("run", ""))
+
+
+@pytest.mark.parametrize("tag", ["abc1234", "9815053", "0123456", "1234e56", "0123489"])
+def test_the_ci_sed_keeps_any_short_sha_a_string(checkout, tmp_path, tag):
+    """A short SHA made of digits stays a string for Helm (unquoted, 9815053 renders as 9.815053e+06)."""
+    import subprocess
+
+    chart = checkout / CHART_REPO / "webapp" / "webapp-chart"
+    work = tmp_path / "gitops"
+    seed.write_files({f"webapp/webapp-chart/{p.relative_to(chart).as_posix()}": p.read_bytes()
+                      for p in chart.rglob("*") if p.is_file()}, work)
+    script = _ci_sed_step(checkout).replace("${{needs.build.outputs.image_tag}}", tag)
+    subprocess.run(["bash", "-e", "-c", script], cwd=work, check=True)
+    objects = _by_kind(render_chart(work / "webapp/webapp-chart", "webapp", "webapp", {}, [], []))
+    deployment = objects[("Deployment", "webapp")]
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == f"datascientestuser/webapp:{tag}"
+    assert deployment["metadata"]["labels"]["app.kubernetes.io/version"] == tag
+
+
+def test_an_unquoted_numeric_tag_is_a_number_for_helm(checkout, tmp_path):
+    """Why the pipeline quotes the tag: real Helm reads 9815053 as a float."""
+    chart = checkout / CHART_REPO / "webapp" / "webapp-chart"
+    copy = tmp_path / "webapp-chart"
+    seed.write_files({p.relative_to(chart).as_posix(): p.read_bytes() for p in chart.rglob("*") if p.is_file()}, copy)
+    values = (copy / "values.yaml").read_text()
+    (copy / "values.yaml").write_text(re.sub(r"(?m)^  tag: .*", "  tag: 9815053", values))
+    objects = _by_kind(render_chart(copy, "webapp", "webapp", {}, [], []))
+    assert objects[("Deployment", "webapp")]["spec"]["template"]["spec"]["containers"][0]["image"] == \
+        "datascientestuser/webapp:9.815053e+06"
 
 
 def test_seeded_images_are_pullable(seeded_home, checkout):

@@ -33,7 +33,7 @@ def test_push_needs_the_token_and_notifies(server, git_env, tmp_path, home):
     git("clone", url, str(work), env=git_env)
     before = git("rev-parse", "HEAD", cwd=work, env=git_env).stdout.strip()
     values = work / "webapp" / "webapp-chart" / "values.yaml"
-    values.write_text(values.read_text().replace("  tag: 1.0.0", "  tag: abc1234"))
+    values.write_text(values.read_text().replace('  tag: "1.0.0"', '  tag: "abc1234"'))
     git("commit", "-am", "CI: tag abc1234", cwd=work, env=git_env)
     after = git("rev-parse", "HEAD", cwd=work, env=git_env).stdout.strip()
 

@@ -71,7 +71,7 @@ def test_06_a_push_is_built_tagged_and_deployed(lab_home):
     sha = re.search(r"déclenchée par le push de ([0-9a-f]{7})", text).group(1)
     assert re.search(r"Exécution \d+ terminée : success", text)
     assert f"CI: Mise à jour de l'image webapp vers le tag {sha}" in text
-    assert f"Dans values.yaml : ['tag: {sha}']" in text
+    assert f"""Dans values.yaml : ['tag: "{sha}"']""" in text
     assert "« webapp » est Synced et Healthy." in text
     assert f"Titre servi sur le NodePort 30000 : {TITLE}" in text
     assert not _ci_processes(lab_home.home)

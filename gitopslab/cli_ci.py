@@ -80,7 +80,6 @@ def _progress(line: str) -> None:
 
 def cmd_run(args) -> int:
     from gitopslab.ci import render, runner
-    from gitopslab.ci.store import RunStore
 
     home = Home.current()
     try:

@@ -127,15 +127,6 @@ def stop_lab(lab: LabCluster) -> None:
     lifecycle.down(lab.home, None, all=True)
 
 
-@pytest.fixture(scope="session")
-def lab_session(tmp_path_factory):
-    lab = start_lab(tmp_path_factory.mktemp("lab-session"))
-    try:
-        yield lab
-    finally:
-        stop_lab(lab)
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     lab = start_lab(tmp_path_factory.mktemp("lab"))

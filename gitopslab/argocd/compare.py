@@ -96,7 +96,6 @@ def normalize_targets(targets: list[dict], dest_namespace: str, instance: str, s
 def compare(app: dict, targets: list[dict], live_objects: list[dict], settings: Settings, *,
             failed_to_load: bool = False, cluster_scoped_crs: set | None = None) -> Comparison:
     spec = app.get("spec") or {}
-    dest_ns = (spec.get("destination") or {}).get("namespace") or ""
     instance = tracking.instance_name(app["metadata"]["name"], app["metadata"].get("namespace", ""))
     resources_targets, hooks = synctasks.split_hooks(targets)
     live_by_key = {key_of(o): o for o in live_objects}

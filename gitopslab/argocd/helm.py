@@ -19,7 +19,7 @@ import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 import yaml
 

@@ -101,7 +101,7 @@ def run(home: Home, machine_root: Path, *, image: str, name: str | None, ports: 
     try:
         normalized = normalize_ref(image)
     except Exception:  # noqa: BLE001 - Docker's wording for any bad reference
-        raise EngineError(f'docker: invalid reference format.\nSee \'docker run --help\'.') from None
+        raise EngineError('docker: invalid reference format.\nSee \'docker run --help\'.') from None
     if store.local_digest(normalized) is None:
         if store.remote_digest(normalized) is None:
             name_only = familiar(normalized).rsplit(":", 1)[0]

@@ -8,16 +8,15 @@ Only the run's own process writes its ``run.json`` (atomically).
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from gitopslab.home import Home
+from gitopslab.locks import file_lock
 
 
 def now_iso() -> str:
@@ -57,15 +56,8 @@ class RunStore:
         self.root = home.root / "ci"
         self.runs_dir = self.root / "runs"
 
-    @contextmanager
     def _locked(self):
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        return file_lock(self.root / ".lock")
 
     def _counters(self) -> dict:
         try:

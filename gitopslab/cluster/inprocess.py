@@ -35,7 +35,7 @@ class InProcessClient(Client):
     def _res(self, api_version: str, kind: str) -> ResourceDef:
         res = self.registry.kinds.by_kind(api_version, kind)
         if res is None:
-            raise E.ApiError(404, "NotFound", f'the server could not find the requested resource', {})
+            raise E.ApiError(404, "NotFound", 'the server could not find the requested resource', {})
         return res
 
     def _opts(self, field_manager: str | None, dry_run: bool, force: bool = False) -> WriteOptions:

@@ -277,9 +277,8 @@ class Registry:
     def resource_for(self, api_version: str, kind: str) -> ResourceDef:
         res = self.kinds.by_kind(api_version, kind)
         if res is None:
-            group = api_version.rpartition("/")[0]
             raise ApiError(404, "NotFound",
-                           f'the server could not find the requested resource', {})
+                           'the server could not find the requested resource', {})
         return res
 
     # ------------------------------------------------------------------ views
@@ -479,7 +478,7 @@ class Registry:
                                 "Required value: name or generateName is required", "metadata.name")])
         name = meta["name"]
         if not isinstance(name, str):
-            raise E.bad_request(f"metadata.name must be a string")
+            raise E.bad_request("metadata.name must be a string")
         self._check_name(res, name)
         if res.namespaced:
             self._check_namespace_for_create(res, meta["namespace"], name)

@@ -89,7 +89,7 @@ def parse_label_selector(text: str | None) -> LabelSelector:
     reqs = []
     for term in _split_terms(text):
         if not term:
-            raise bad_request(f"unable to parse requirement: found '', expected: identifier")
+            raise bad_request("unable to parse requirement: found '', expected: identifier")
         m = _SET_TERM.match(term)
         if m:
             key, op, raw = m.groups()

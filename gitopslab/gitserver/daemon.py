@@ -7,20 +7,19 @@ it by its own pid, never by name.
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 from gitopslab.gitserver.layout import GitPaths
 from gitopslab.gitserver.server import HEALTH_PATH
 from gitopslab.home import Home
 from gitopslab import processes
+from gitopslab.locks import file_lock
 
 START_TIMEOUT = 120.0  # the first start seeds the course repositories and the webapp image
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -46,7 +45,7 @@ def ensure_running(home: Home | None = None) -> str:
     home = (home or Home.current()).ensure()
     paths = GitPaths.of(home)
     paths.root.mkdir(parents=True, exist_ok=True)
-    with _locked(paths.lock_file):
+    with file_lock(paths.lock_file):
         url = running_url(home)
         if url:
             return url
@@ -59,7 +58,7 @@ def stop(home: Home | None = None) -> bool:
     paths = GitPaths.of(home or Home.current())
     if not paths.root.is_dir():
         return False
-    with _locked(paths.lock_file):
+    with file_lock(paths.lock_file):
         return _stop_pid(paths)
 
 
@@ -129,15 +128,6 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@contextmanager
-def _locked(lock_file: Path):
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_file, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _tail(path: Path, lines: int = 20) -> str:

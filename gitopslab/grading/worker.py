@@ -20,15 +20,14 @@ status.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import shutil
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 from gitopslab.grading import gradebook
+from gitopslab.locks import file_lock
 
 
 def run_nbgrader(argv: list[str]) -> int:
@@ -46,16 +45,6 @@ def prepare(course: Path, assignment: str) -> int:
     if gradebook.has_assignment(gradebook.db_url(course), assignment):
         return 0
     return run_nbgrader(["generate_assignment", assignment, "--force"])
-
-
-@contextmanager
-def locked(path: Path):
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def merge(workdir: Path, course: Path, assignment: str, notebook: str, student: str) -> None:
@@ -76,7 +65,7 @@ def grade(course: Path, workdir: Path, assignment: str, notebook: str, student: 
     code = run_nbgrader(["autograde", *nbgrader_args])
     scores = gradebook.read_scores(gradebook.db_url(workdir), assignment, notebook, student)
     if scores.found:
-        with locked(lock):
+        with file_lock(lock):
             merge(workdir, course, assignment, notebook, student)
     tmp = result.with_name(result.name + ".tmp")
     tmp.write_text(json.dumps(scores.to_json(), ensure_ascii=False))

@@ -17,7 +17,8 @@ import os
 from pathlib import Path
 
 from gitopslab.registry import refs
-from gitopslab.registry.fsutil import locked, read_json, write_json
+from gitopslab.registry.fsutil import read_json, write_json
+from gitopslab.locks import file_lock
 
 SEEDED_ACCOUNTS = {refs.DEFAULT_REGISTRY: {"datascientestuser": "datascientestuser"}}
 DENIED = "denied: requested access to the resource is denied"
@@ -54,7 +55,7 @@ class Accounts:
     def check_or_create(self, registry: str, user: str, password: str) -> None:
         if not user or not password:
             raise LoginFailed("Error: Cannot perform an interactive login from a non TTY device")
-        with locked(self.lock):
+        with file_lock(self.lock):
             users = read_json(self.file, {})
             seeded = SEEDED_ACCOUNTS.get(registry, {})
             for name, secret in seeded.items():

@@ -12,7 +12,6 @@ built``); failures raise ``BuildError`` with the message Docker prints.
 from __future__ import annotations
 
 import copy
-import os
 import posixpath
 import secrets
 import shlex
@@ -23,7 +22,8 @@ from typing import Any, Callable
 from gitopslab.registry import catalog, layers, refs
 from gitopslab.registry.context import BuildContext
 from gitopslab.registry.dockerfile import DockerfileError, Instruction, expand, key_values, parse
-from gitopslab.registry.fsutil import canonical_json, human_size, locked, read_json, sha256, write_json
+from gitopslab.registry.fsutil import canonical_json, human_size, read_json, sha256, write_json
+from gitopslab.locks import file_lock
 from gitopslab.registry.image import env_dict
 from gitopslab.registry.pyenv import PipFailed, PipStep, env_key
 from gitopslab.registry.store import ImageStore
@@ -419,7 +419,7 @@ class Builder:
 
     # -- build cache ---------------------------------------------------------------
     def _seen(self, state: str) -> bool:
-        with locked(self.store.root / ".cache.lock"):
+        with file_lock(self.store.root / ".cache.lock"):
             cache = read_json(self.cache_file, {})
             seen = state in cache.setdefault("states", {})
             if not seen:
@@ -428,7 +428,7 @@ class Builder:
         return seen
 
     def _remember(self, key: str, value: dict) -> None:
-        with locked(self.store.root / ".cache.lock"):
+        with file_lock(self.store.root / ".cache.lock"):
             cache = read_json(self.cache_file, {})
             cache[key] = value
             write_json(self.cache_file, cache)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitopslab.registry.layers import Entry, Files, read_tree
+from gitopslab.registry.layers import Files, read_tree
 
 
 def read_patterns(context: Path) -> list[tuple[bool, re.Pattern]]:

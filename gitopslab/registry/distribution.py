@@ -127,7 +127,7 @@ def load(store: ImageStore, archive: Path, *, out: Out = print) -> list[str]:
         with tarfile.open(archive) as tar:
             members = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
     except (OSError, tarfile.TarError) as e:
-        raise ImageError(f"Error response from daemon: unexpected EOF") from e
+        raise ImageError("Error response from daemon: unexpected EOF") from e
     if "manifest.json" not in members:
         raise ImageError("Error response from daemon: open /var/lib/docker/tmp/docker-import/manifest.json: "
                          "no such file or directory")

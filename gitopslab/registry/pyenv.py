@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from gitopslab.registry.fsutil import canonical_json, locked, sha256
+from gitopslab.registry.fsutil import canonical_json, sha256
+from gitopslab.locks import file_lock
 
 COMPLETE = ".complete"
 META = "gitopslab-env.json"
@@ -79,7 +80,7 @@ class PythonEnvs:
         key = env_key(steps)
         if self.exists(key):
             return key
-        with locked(self.root / f".{key}.lock"):
+        with file_lock(self.root / f".{key}.lock"):
             if self.exists(key):
                 return key
             target = self.path(key)

@@ -26,7 +26,8 @@ from typing import Any, Iterator
 
 from gitopslab.home import Home
 from gitopslab.registry import catalog, layers, refs
-from gitopslab.registry.fsutil import atomic_write, canonical_json, locked, read_json, sha256, write_json
+from gitopslab.registry.fsutil import atomic_write, canonical_json, read_json, sha256, write_json
+from gitopslab.locks import file_lock
 from gitopslab.registry.image import Image, env_dict
 from gitopslab.registry.pyenv import PipStep, PythonEnvs, env_key
 from gitopslab.registry.refs import normalize_ref
@@ -100,7 +101,7 @@ class ImageStore:
     # -- indexes ---------------------------------------------------------------
     @contextmanager
     def _index(self, name: str) -> Iterator[dict]:
-        with locked(self.root / ".lock"):
+        with file_lock(self.root / ".lock"):
             path = self.root / name
             data = read_json(path, {})
             yield data

@@ -7,9 +7,7 @@ initial admin password; CRD printer columns; idempotence through the API
 import base64
 import re
 
-import pytest
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from gitopslab.argocd import install as inst
 

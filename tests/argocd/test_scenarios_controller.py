@@ -7,7 +7,7 @@ deletion cascade through the resources finalizer.
 """
 import asyncio, copy, itertools
 from gitopslab.cluster.client import Client, WatchEvent
-from gitopslab.cluster.errors import ApiError, not_found, already_exists
+from gitopslab.cluster.errors import not_found, already_exists
 import jsonpatch
 
 def merge(a, b):
@@ -76,7 +76,6 @@ class FakeApi(Client):
 
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 

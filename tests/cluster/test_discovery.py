@@ -135,6 +135,7 @@ def test_every_listed_group_version_answers(kinds):
 import asyncio  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
+from pathlib import Path  # noqa: E402
 import threading  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 

@@ -28,7 +28,7 @@ def _kubectl_as(lab, token, *args):
 def test_long_lived_token_authenticates_until_its_secret_is_deleted(lab):
     ns = lab.namespace("sa")
     lab.kubectl("create", "serviceaccount", "argocd-manager", "-n", ns)
-    lab.kubectl("apply", "-n", ns, "-f", "-", input=f"""
+    lab.kubectl("apply", "-n", ns, "-f", "-", input="""
 apiVersion: v1
 kind: Secret
 metadata:

@@ -119,7 +119,7 @@ class Download:
         for n, target in chosen:
             ctx.log.line(f"Starting download of artifact to: {target}")
             shutil.copytree(root / n, target, dirs_exist_ok=True)
-            ctx.log.line(f"Artifact download completed successfully.")
+            ctx.log.line("Artifact download completed successfully.")
         ctx.log.line(f"Total of {len(chosen)} artifact(s) downloaded")
         ctx.log.line("Download artifact has finished successfully")
         ctx.outputs["download-path"] = str(dest)

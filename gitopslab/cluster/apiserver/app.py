@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from datetime import datetime, timezone
 
 import yaml
@@ -22,7 +21,7 @@ from gitopslab.cluster.apiserver import protobuf, streaming
 from gitopslab.cluster.errors import ApiError
 from gitopslab.cluster.kinds import ResourceDef
 from gitopslab.cluster.registry import DeleteOptions, Registry, WriteOptions
-from gitopslab.cluster.store import Entry, dumps
+from gitopslab.cluster.store import dumps
 from gitopslab.cluster.watchstream import open_watch
 
 log = logging.getLogger(__name__)

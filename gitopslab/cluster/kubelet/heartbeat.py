@@ -8,7 +8,6 @@ follow the lab clock; timestamps are real time.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timezone
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path
 
 DEFAULT_CLUSTER = "prod"
@@ -134,21 +135,23 @@ class Home:
     def gitconfig(self) -> Path:
         return self.root / "gitconfig"
 
-    def assign_node_ip(self, name: str) -> str:
-        """Give cluster ``name`` a loopback address of its own for its node, once.
+    def assign_node_ip(self, name: str, in_use: Callable[[str], bool] = lambda ip: False) -> str:
+        """Give cluster ``name`` a loopback address of its own for its node, and keep it.
 
-        Each cluster is a separate "machine": two clusters (prod and staging, or
-        two graded submissions running side by side) must not both listen on
-        the same NodePort. The first cluster gets GITOPSLAB_NODE_IP (default
-        127.0.0.1), the next ones the following addresses of 127/8.
+        Each cluster is a separate "machine": two clusters (prod and staging, two
+        graded submissions, or the labs of two homes) must not both listen on the
+        same NodePort. The first cluster gets GITOPSLAB_NODE_IP (default 127.0.0.1),
+        the next ones the following addresses of 127/8. ``in_use(ip)`` tells
+        whether another running lab serves on an address; the cluster then moves
+        to the next free one (as a laptop gets a new address on another network).
         """
         paths = self.cluster(name)
-        if paths.node_ip_file.exists():
+        if paths.node_ip_file.exists() and not in_use(paths.node_ip()):
             return paths.node_ip()
         taken = {self.cluster(other).node_ip() for other in self.cluster_names()
                  if other != name and self.cluster(other).node_ip_file.exists()}
         ip = ipaddress.IPv4Address(os.environ.get("GITOPSLAB_NODE_IP") or DEFAULT_NODE_IP)
-        while str(ip) in taken:
+        while str(ip) in taken or in_use(str(ip)):
             ip += 1
         paths.root.mkdir(parents=True, exist_ok=True)
         paths.node_ip_file.write_text(str(ip) + "\n")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from gitopslab.cluster import bootstrap, tls
+from gitopslab.cluster import bootstrap, nodeclaims, tls
 from gitopslab.cluster.apiserver.app import create_app
 from gitopslab.cluster.context import DaemonContext
 from gitopslab.cluster.inprocess import InProcessClient
@@ -123,6 +123,7 @@ class Daemon:
         self.runner: web.AppRunner | None = None
         self.tasks: list[asyncio.Task] = []
         self.stopping = asyncio.Event()
+        self.node_claim: int | None = None
 
     async def start(self) -> None:
         paths = self.paths
@@ -130,6 +131,9 @@ class Daemon:
         paths.pods_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(paths.store)
         registry = Registry(self.store, KindRegistry())
+        self.node_claim = nodeclaims.claim(paths.node_ip())  # held (kept open) until the daemon exits
+        if self.node_claim is None:
+            log.warning("could not claim node address %s: another lab may serve NodePorts there", paths.node_ip())
         last_port = paths.root / "last-port"
         try:
             preferred = int(last_port.read_text().strip())

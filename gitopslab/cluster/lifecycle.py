@@ -9,8 +9,6 @@ wait, SIGKILL); the daemon takes its workload processes with it.
 from __future__ import annotations
 
 import base64
-import contextlib
-import fcntl
 import json
 import os
 import secrets
@@ -26,8 +24,9 @@ from pathlib import Path
 
 import yaml
 
-from gitopslab.cluster import tls
+from gitopslab.cluster import nodeclaims, tls
 from gitopslab.home import DEFAULT_CLUSTER, ClusterPaths, Home
+from gitopslab.locks import file_lock
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
@@ -181,15 +180,8 @@ def write_kubeconfig(home: Home | Path | str | None = None) -> Path:
 
 # --- up / down ------------------------------------------------------------------------------
 
-@contextlib.contextmanager
 def _locked(paths: ClusterPaths):
-    paths.root.mkdir(parents=True, exist_ok=True)
-    with open(paths.root / "lifecycle.lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return file_lock(paths.root / "lifecycle.lock")
 
 
 def _ensure_token(paths: ClusterPaths) -> str:
@@ -269,7 +261,7 @@ def up(home: Home | Path | str | None = None, cluster: str = DEFAULT_CLUSTER,
             _ensure_token(paths)
             tls.ensure_certificate(paths)
             paths.time_scale_file.write_text(f"{scale}\n")
-            h.assign_node_ip(cluster)
+            h.assign_node_ip(cluster, in_use=nodeclaims.is_claimed)
             pid = _spawn(h, paths, cluster, scale)
             _wait_ready(paths, pid, timeout)
         write_kubeconfig(h)

@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from gitopslab.cluster import lifecycle
+from gitopslab.cluster import lifecycle, nodeclaims
 from gitopslab.home import Home
 
 
@@ -84,8 +84,43 @@ def test_two_homes_side_by_side(lab_factory):
     assert code == 401
 
 
+def _internal_ip(lab) -> str:
+    node = lab.core.list_node().items[0]
+    return next(a.address for a in node.status.addresses if a.type == "InternalIP")
+
+
+def test_two_homes_never_share_a_node_address(lab_factory, monkeypatch):
+    """Their NodePorts would collide: the second home's node moves to a free address, and keeps it."""
+    monkeypatch.delenv("GITOPSLAB_NODE_IP", raising=False)
+    a = lab_factory()
+    b = lab_factory()
+    assert nodeclaims.is_claimed(_internal_ip(a)) and nodeclaims.is_claimed(_internal_ip(b))
+    assert _internal_ip(a) != _internal_ip(b)
+    assert b.home.cluster("prod").node_ip() == _internal_ip(b)
+    moved = _internal_ip(b)
+    lifecycle.down(b.home, "prod")
+    assert not nodeclaims.is_claimed(moved)
+    again = lab_factory(b.home.root)
+    assert _internal_ip(again) == moved  # a free address is kept across restarts
+
+
+def test_a_claim_is_released_when_its_holder_dies(tmp_path):
+    ip = "127.250.0.1"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from gitopslab.cluster import nodeclaims\n"
+        f"assert nodeclaims.claim({ip!r}) is not None\nprint('held', flush=True); time.sleep(60)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert nodeclaims.is_claimed(ip) and nodeclaims.claim(ip) is None
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not nodeclaims.is_claimed(ip)
+
+
 def test_second_cluster_gets_its_context(fresh_lab):
-    info = lifecycle.up(fresh_lab.home, "staging", time_scale=10)
+    lifecycle.up(fresh_lab.home, "staging", time_scale=10)
     try:
         doc = yaml.safe_load(fresh_lab.home.kubeconfig.read_text())
         assert [c["name"] for c in doc["contexts"]] == ["prod", "staging"]

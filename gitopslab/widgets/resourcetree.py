@@ -63,11 +63,11 @@ class ResourceTreeView(widgets.VBox):
         self.refresh_button.on_click(lambda _: self._act(request_refresh))
         self.message = widgets.HTML()
         self.tree_box = widgets.VBox()
-        self.details = widgets.Tab()
+        self.details = widgets.Tab(layout=widgets.Layout(display="none"))  # shown once a node is selected
         self.diff = widgets.HTML()
         self.diff_text = ""
         self.tabs = widgets.Tab([widgets.VBox([self.tree_box, self.details]), self.diff],
-                                titles=("Arbre des ressources", "DIFF"))
+                                titles=("RESSOURCES", "DIFF"))
         self.tabs.observe(self._on_tab, names="selected_index")
         super().__init__([self.header, widgets.HBox([self.sync_button, self.refresh_button]), self.message,
                           self.tabs])
@@ -118,7 +118,7 @@ class ResourceTreeView(widgets.VBox):
         for depth, node in walk(roots):
             margin = f"1px 0 1px {INDENT_PX * (depth + 1)}px"
             button = widgets.Button(description=node_label(node), tooltip=node.key,
-                                    layout=widgets.Layout(width="auto", margin=margin))
+                                    layout=widgets.Layout(width="fit-content", margin=margin))
             button.on_click(lambda _b, key=node.key: self.select_key(key))
             self.nodes[node.key], self.node_buttons[node.key] = node, button
             rows.append(button)
@@ -127,6 +127,7 @@ class ResourceTreeView(widgets.VBox):
             self.select_key(self.selected)
         else:
             self.selected, self.panels, self.details.children = None, {}, ()
+            self.details.layout.display = "none"
 
     # --- clicking a node ------------------------------------------------------------
 
@@ -156,6 +157,7 @@ class ResourceTreeView(widgets.VBox):
             self.panels["EVENTS"] = f"Cluster de destination injoignable : {_error_text(e)}"
         _close_all(self.details)
         self.details.children = tuple(widgets.HTML(pre(text)) for text in self.panels.values())
+        self.details.layout.display = None
         self.details.titles = tuple(self.panels)
         self.details.selected_index = len(self.panels) - 1 if "LOGS" in self.panels else 0
 

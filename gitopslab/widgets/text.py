@@ -28,7 +28,7 @@ def api_message(error: ApiException) -> str:
 
 def pre(text: str, *, color: str | None = None) -> str:
     """A preformatted HTML block of ``text`` (escaped)."""
-    style = "white-space: pre-wrap; font-size: 12px; margin: 0;" + (f" color: {color};" if color else "")
+    style = "white-space: pre-wrap; font-size: 12px; margin: 0; max-height: 480px; overflow: auto;" + (f" color: {color};" if color else "")
     return f'<pre style="{style}">{html.escape(text)}</pre>'
 
 

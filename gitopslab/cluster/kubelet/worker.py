@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from gitopslab.cluster import podlogs
+from gitopslab.cluster.controllers import quantity
 from gitopslab.cluster.errors import ApiError
 from gitopslab.cluster.kubelet import messages as M
 from gitopslab.cluster.kubelet.backoff import lab_now
@@ -50,6 +51,17 @@ def now_str() -> str:
 
 def should_restart(policy: str, exit_code: int) -> bool:
     return policy == "Always" or (policy == "OnFailure" and exit_code != 0)
+
+
+def memory_limit(container: dict) -> int | None:
+    """``resources.limits.memory`` in bytes, the container cgroup's ``memory.max`` (None: unlimited)."""
+    limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
+    if limit is None:
+        return None
+    try:
+        return quantity.value(limit)
+    except ValueError:
+        return None
 
 
 class ContainerRun:
@@ -366,7 +378,8 @@ class PodWorker:
             working_dir=c.get("workingDir"), ports=c.get("ports") or [],
             mounts=container_mounts(c, self.volume_paths), pod_dir=self.pod_dir,
             log=lambda stream, text, p=log_path: podlogs.append_log(p, stream, text),
-            clock=self.k.clock, services=self.k.services, services_file=self.k.services_file)
+            clock=self.k.clock, services=self.k.services, services_file=self.k.services_file,
+            memory_limit=memory_limit(c))
         config.command = _expand_all(c.get("command"), env)
         config.args = _expand_all(c.get("args"), env)
         container = create_container(config)

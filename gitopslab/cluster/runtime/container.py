@@ -18,6 +18,10 @@ from gitopslab.home import LabClock
 
 LogFn = Callable[[str, str], None]  # (stream, text)
 
+#: containerd's exit reason for a container its cgroup's OOM killer ended (exit code 137, SIGKILL)
+OOM_KILLED = "OOMKilled"
+OOM_EXIT_CODE = 137
+
 
 class StartError(Exception):
     """The runtime could not start the container (RunContainerError / StartError)."""
@@ -49,6 +53,7 @@ class ContainerConfig:
     clock: LabClock
     services: Any = None            # runtime.services.ServiceDirectory, for in-cluster names
     services_file: Path | None = None
+    memory_limit: int | None = None  # resources.limits.memory in bytes (the cgroup's memory.max); None: no limit
     extras: dict = field(default_factory=dict)
 
     @property

@@ -8,6 +8,12 @@ absolute paths see the volumes and image files (see that module).
 A process never outlives the daemon: it is asked to die with its parent
 (``PR_SET_PDEATHSIG``, also set in every Python child by the hook), and
 stopping a container signals the whole process tree.
+
+``resources.limits.memory`` is enforced as the memory cgroup would: the
+resident memory of the process tree is sampled every
+``MEMORY_CHECK_SECONDS`` (real time: memory grows at the program's pace,
+not the lab clock's) and a tree above the limit is SIGKILLed and reported
+as ``Exit(137, "OOMKilled")``.
 """
 from __future__ import annotations
 
@@ -19,12 +25,14 @@ import shutil
 import signal
 from pathlib import Path
 
-from gitopslab.cluster.runtime.container import Container, ContainerConfig, Exit, StartError
+from gitopslab.cluster.runtime.container import (OOM_EXIT_CODE, OOM_KILLED, Container, ContainerConfig, Exit,
+                                                 StartError)
 from gitopslab.cluster.runtime.network import LOW_PORT_OFFSET
 
 HOOK_DIR = Path(__file__).parent / "hook"
 PR_SET_PDEATHSIG = 1
 PYTHON_NAMES = {"python", "python3"}
+MEMORY_CHECK_SECONDS = 0.05
 
 
 def _die_with_parent() -> None:
@@ -100,6 +108,8 @@ class ProcessContainer(Container):
         super().__init__(config)
         self.proc: asyncio.subprocess.Process | None = None
         self._readers: list[asyncio.Task] = []
+        self._memory_watch: asyncio.Task | None = None
+        self.oom_killed = False
         self._exit: Exit | None = None
         image = config.image
         self.python = Path(image.python) if getattr(image, "python", None) else None
@@ -177,6 +187,33 @@ class ProcessContainer(Container):
                              f"container init: exec: \"{self.config.argv[0]}\": {e.strerror}: unknown") from e
         self._readers = [asyncio.create_task(self._pump(self.proc.stdout, "stdout")),
                          asyncio.create_task(self._pump(self.proc.stderr, "stderr"))]
+        if self.config.memory_limit is not None:
+            self._memory_watch = asyncio.create_task(self._enforce_memory_limit(self.config.memory_limit))
+
+    def tree_rss(self) -> int:
+        """Resident bytes of the container's processes (0 once they are gone)."""
+        import psutil
+
+        total = 0
+        try:
+            root = psutil.Process(self.proc.pid)
+            members = [root] + root.children(recursive=True)
+        except psutil.Error:
+            return 0
+        for member in members:
+            try:
+                total += member.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    async def _enforce_memory_limit(self, limit: int) -> None:
+        while self.running:
+            if self.tree_rss() > limit:
+                self.oom_killed = True
+                self._signal(signal.SIGKILL, self._tree())
+                return
+            await asyncio.sleep(MEMORY_CHECK_SECONDS)
 
     async def _pump(self, stream: asyncio.StreamReader, name: str) -> None:
         while True:
@@ -193,9 +230,12 @@ class ProcessContainer(Container):
             return self._exit
         assert self.proc is not None
         code = await self.proc.wait()
+        if self._memory_watch is not None:
+            self._memory_watch.cancel()
         if self._readers:
             await asyncio.wait(self._readers, timeout=2)
-        self._exit = self._exit or Exit(exit_code_of(code))
+        if self._exit is None:
+            self._exit = Exit(OOM_EXIT_CODE, OOM_KILLED) if self.oom_killed else Exit(exit_code_of(code))
         return self._exit
 
     @property

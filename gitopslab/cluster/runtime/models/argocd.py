@@ -11,6 +11,7 @@ import os
 import re
 import time
 
+from gitopslab.cluster.runtime.models import footprints
 from gitopslab.cluster.runtime.models.base import Model
 from gitopslab.cluster.runtime.models.http import Request, Response
 
@@ -91,6 +92,7 @@ class ArgoCDModel(Model):
         super().__init__(config, argv)
         self.component = component_of(argv)
         self.version = version_of(config.image)
+        self.memory_bytes = footprints.ARGOCD.get(self.component, footprints.ARGOCD_UTILITY)
 
     def info(self, msg: str, **fields) -> None:
         extra = "".join(f" {k}={v}" for k, v in fields.items())

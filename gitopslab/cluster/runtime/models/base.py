@@ -3,7 +3,10 @@
 A ``Model`` subclass says what its image does: which ports it listens on
 (on the pod IP, low ports mapped by ``target_port``), how long it takes to
 start (lab clock), what it logs and serves, how it answers exec probes and
-how it reacts to SIGTERM. ``ModelContainer`` runs one model as a container.
+how it reacts to SIGTERM, and how much memory it holds (``memory_bytes``,
+figures in ``footprints``). ``ModelContainer`` runs one model as a
+container; under a memory limit below that footprint, the container is
+OOMKilled ``OOM_KILL_AFTER_SECONDS`` after its start.
 """
 from __future__ import annotations
 
@@ -13,11 +16,14 @@ import time
 from pathlib import Path
 from typing import Awaitable, Callable
 
-from gitopslab.cluster.runtime.container import Container, ContainerConfig, Exit
+from gitopslab.cluster.runtime.container import OOM_EXIT_CODE, OOM_KILLED, Container, ContainerConfig, Exit
+from gitopslab.cluster.runtime.models import footprints
 from gitopslab.cluster.runtime.models.http import Handler, Observer, serve_http
 from gitopslab.cluster.runtime.network import target_port
 
 log = logging.getLogger(__name__)
+
+OOM_KILL_AFTER_SECONDS = 0.5   # lab seconds from the start to the kill of a program over its limit
 
 
 class Model:
@@ -27,6 +33,8 @@ class Model:
     term_exit_code = 0
     #: PID 1 without a SIGTERM handler (sh, sleep): only SIGKILL stops it
     ignores_sigterm = False
+    #: resident memory once started, in bytes (see ``footprints``)
+    memory_bytes = footprints.GENERIC
 
     def __init__(self, config: ContainerConfig, argv: list[str]):
         self.config = config
@@ -103,6 +111,8 @@ class ModelContainer(Container):
 
     async def _main(self) -> Exit:
         try:
+            if self.over_memory_limit():
+                return await self._run_until_oom_killed()
             result = await self.model.run()
             return result if isinstance(result, Exit) else Exit(int(result or 0))
         except OSError as e:
@@ -116,6 +126,20 @@ class ModelContainer(Container):
             return Exit(2)
         finally:
             self.model.close_servers()
+
+    def over_memory_limit(self) -> bool:
+        limit = self.config.memory_limit
+        return limit is not None and self.model.memory_bytes > limit
+
+    async def _run_until_oom_killed(self) -> Exit:
+        """The program starts, grows towards its footprint and the cgroup's OOM killer SIGKILLs it."""
+        program = asyncio.create_task(self.model.run())
+        done, _ = await asyncio.wait({program}, timeout=self.config.clock.delay(OOM_KILL_AFTER_SECONDS))
+        if program in done:  # a short command can end before it holds that much
+            result = program.result()
+            return result if isinstance(result, Exit) else Exit(int(result or 0))
+        program.cancel()
+        return Exit(OOM_EXIT_CODE, OOM_KILLED)
 
     async def wait(self) -> Exit:
         if self._exit is None:

@@ -1,6 +1,7 @@
 """busybox / alpine: whatever shell command the container runs (see ``shell``)."""
 from __future__ import annotations
 
+from gitopslab.cluster.runtime.models import footprints
 from gitopslab.cluster.runtime.models.base import Model
 from gitopslab.cluster.runtime.models.shell import run_shell_main
 
@@ -8,6 +9,7 @@ from gitopslab.cluster.runtime.models.shell import run_shell_main
 class ShellModel(Model):
     # PID 1 is sh or sleep, which install no SIGTERM handler: only SIGKILL stops them
     ignores_sigterm = True
+    memory_bytes = footprints.SHELL
 
     async def run(self) -> int:
         return await run_shell_main(self)

@@ -6,6 +6,7 @@ import re
 import time
 from pathlib import Path
 
+from gitopslab.cluster.runtime.models import footprints
 from gitopslab.cluster.runtime.models.base import Model
 from gitopslab.cluster.runtime.models.http import Request, Response
 
@@ -70,6 +71,8 @@ def access_time() -> str:
 
 
 class NginxModel(Model):
+    memory_bytes = footprints.NGINX
+
     def __init__(self, config, argv):
         super().__init__(config, argv)
         self.version = version_of(config.image)

@@ -6,6 +6,7 @@ import re
 import time
 from datetime import datetime, timezone
 
+from gitopslab.cluster.runtime.models import footprints
 from gitopslab.cluster.runtime.models.base import Model
 from gitopslab.cluster.runtime.models.http import Request, Response
 
@@ -39,6 +40,8 @@ def version_of(image) -> str:
 
 
 class OdooModel(Model):
+    memory_bytes = footprints.ODOO
+
     def __init__(self, config, argv):
         super().__init__(config, argv)
         self.version = version_of(config.image)

@@ -5,6 +5,7 @@ import asyncio
 
 from datetime import datetime, timezone
 
+from gitopslab.cluster.runtime.models import footprints
 from gitopslab.cluster.runtime.models.base import Model
 
 START_SECONDS = 1.5
@@ -59,6 +60,8 @@ def pg_time() -> str:
 
 
 class PostgresModel(Model):
+    memory_bytes = footprints.POSTGRES
+
     def __init__(self, config, argv):
         super().__init__(config, argv)
         self.major = major_version(config.image)

@@ -5,6 +5,7 @@ import asyncio
 import re
 from datetime import datetime, timezone
 
+from gitopslab.cluster.runtime.models import footprints
 from gitopslab.cluster.runtime.models.base import Model
 
 START_SECONDS = 0.1
@@ -54,6 +55,8 @@ def requirepass_of(argv: list[str]) -> str | None:
 
 
 class RedisModel(Model):
+    memory_bytes = footprints.REDIS
+
     def __init__(self, config, argv):
         super().__init__(config, argv)
         self.data: dict[bytes, bytes] = {}

@@ -20,3 +20,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null 2>&1 || true
   echo "$want" > "$stamp"
 fi
+# JupyterLab settings for learners: no "Jupyter news?" pop-up or update check over the notebooks.
+mkdir -p .venv/share/jupyter/lab/settings
+cp scripts/jupyterlab-overrides.json .venv/share/jupyter/lab/settings/overrides.json

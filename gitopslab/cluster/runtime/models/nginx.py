@@ -57,9 +57,17 @@ def error_page(status: int, title: str, version: str) -> str:
 
 
 def version_of(image) -> str:
-    tag = str(getattr(image, "ref", "")).rpartition(":")[2]
+    """nginx's own version: an ``nginx:1.25.3`` tag, else the NGINX_VERSION the base image sets.
+
+    An image built FROM nginx keeps its base's NGINX_VERSION, whatever its own tag
+    (``datascientestuser/webapp:1.0.0`` still runs nginx 1.27.3).
+    """
+    ref = str(getattr(image, "ref", ""))
+    name, _, tag = ref.rpartition(":")
     m = re.match(r"^(\d+\.\d+\.\d+)", tag)
-    return m.group(1) if m else DEFAULT_VERSION
+    if m and name.rpartition("/")[2] == "nginx":
+        return m.group(1)
+    return (getattr(image, "env", None) or {}).get("NGINX_VERSION") or DEFAULT_VERSION
 
 
 def nginx_time() -> str:

@@ -175,6 +175,16 @@ def app_list_table(apps: list[dict], output: str = "wide") -> str:
     return tabwrite("\n".join(rows) + "\n")
 
 
+# --- cluster list ---------------------------------------------------------------
+
+def cluster_list_table(rows: list[dict]) -> str:
+    """``printClusterTable``: SERVER NAME VERSION STATUS MESSAGE PROJECT (tabwriter, padding 2)."""
+    lines = ["SERVER\tNAME\tVERSION\tSTATUS\tMESSAGE\tPROJECT"]
+    lines += ["\t".join(row[k] for k in ("server", "name", "version", "status", "message", "project"))
+              for row in rows]
+    return tabwrite("\n".join(lines) + "\n", padding=2)
+
+
 # --- app get ------------------------------------------------------------------
 
 def app_summary(app: dict, app_url: str) -> str:

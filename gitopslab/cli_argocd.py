@@ -6,6 +6,11 @@ plays both the ``argocd`` CLI and the part of argocd-server it talks to
 (``sync`` and ``rollback`` write the Application's ``operation`` field as
 ``SetAppOperation`` does, ``delete`` sets the resources finalizer then
 deletes). Output is what ``argocd`` prints; our own errors are in French.
+
+The same commands are the ``argocd`` console script (``main``), with
+``argocd login``, ``logout``, ``context`` (``cli_argocd_login``) and ``argocd
+cluster add|list`` (``cli_argocd_cluster``). Without ``--cluster``, a command
+talks to the Argo CD of the current ``argocd login`` context, else to ``prod``.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import base64
 import json
 import sys
 import time
+from datetime import datetime
 
 from gitopslab.argocd import cliformat as fmt
 from gitopslab.home import DEFAULT_CLUSTER, Home
@@ -42,6 +48,57 @@ class LabMissing(Exception):
     """Our own error (French)."""
 
 
+class CliLog:
+    """How log lines (logrus in the real CLI) reach stderr.
+
+    ``json`` is argocd v3's default (``--logformat`` defaults to ``json`` since
+    v3.0, AC ``cmd/argocd/commands/root.go``; logrus ``JSONFormatter``: keys
+    sorted, RFC 3339 time, HTML characters escaped): the ``argocd`` command prints
+    it. ``text`` is the ``LEVEL[elapsed] message`` form ``gitopslab argocd`` prints.
+    """
+
+    LEVELS = {"info": "INFO", "warning": "WARN", "error": "ERRO", "fatal": "FATA"}
+
+    def __init__(self) -> None:
+        self.format = "text"
+        self.started = time.monotonic()
+
+    def line(self, level: str, message: str) -> str:
+        if self.format == "json":
+            stamp = datetime.now().astimezone().isoformat(timespec="seconds").replace("+00:00", "Z")
+            text = json.dumps({"level": level, "msg": message, "time": stamp}, ensure_ascii=False,
+                              separators=(",", ":"))
+            return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        return f"{self.LEVELS[level]}[{int(time.monotonic() - self.started):04d}] {message}"
+
+    def __call__(self, level: str, message: str) -> None:
+        sys.stdout.flush()
+        print(self.line(level, message), file=sys.stderr, flush=True)
+
+
+LOG = CliLog()
+
+
+def read_answer() -> str:
+    """One line of stdin as Go's ``bufio.Reader.ReadString('\\n')`` reads it; EOF is fatal (``CheckError``)."""
+    line = sys.stdin.readline()
+    if not line.endswith("\n"):
+        raise CommandError("EOF")
+    return line.strip()
+
+
+def ask_to_proceed(message: str) -> bool:
+    """``cli.AskToProceed``: ask until the answer is y, yes, n or no."""
+    while True:
+        sys.stdout.write(message)
+        sys.stdout.flush()
+        answer = read_answer().lower()
+        if answer in ("y", "yes"):
+            return True
+        if answer in ("n", "no"):
+            return False
+
+
 def rpc_error(code: str, message: str) -> CommandError:
     return CommandError(f"rpc error: code = {code} desc = {message}")
 
@@ -51,13 +108,21 @@ def rpc_error(code: str, message: str) -> CommandError:
 class Session:
     """API clients for one kubeconfig context, created on first use."""
 
-    def __init__(self, cluster: str):
-        self.cluster = cluster
+    def __init__(self, cluster: str | None):
+        self._cluster = cluster
         self.home = Home.current()
-        self.started = time.monotonic()
         self._api = None
         self._dynamic: dict[int, object] = {}
         self._remote: dict[object, object] = {}
+
+    @property
+    def cluster(self) -> str:
+        """``--cluster``, else the lab cluster of the current ``argocd login`` context, else ``prod``."""
+        if self._cluster is None:
+            from gitopslab.cli_argocd_login import current_login_cluster
+
+            self._cluster = current_login_cluster(self.home) or DEFAULT_CLUSTER
+        return self._cluster
 
     @property
     def api(self):
@@ -180,9 +245,6 @@ class Session:
         except Exception:  # noqa: BLE001
             pass
         return "127.0.0.1"
-
-    def elapsed(self) -> int:
-        return int(time.monotonic() - self.started)
 
 
 def _api_error(e) -> CommandError:
@@ -553,15 +615,14 @@ def cmd_diff(args, session: Session) -> int:
 
 def _run(handler):
     def run(args) -> int:
-        session = Session(args.cluster)
+        session = Session(getattr(args, "cluster", None))
         try:
             return handler(args, session)
         except LabMissing as e:
             print(f"Erreur : {e}", file=sys.stderr)
             return 1
         except CommandError as e:
-            sys.stdout.flush()
-            print(f"FATA[{session.elapsed():04d}] {e}", file=sys.stderr)
+            LOG("fatal", str(e))
             return e.code
         finally:
             session.close()
@@ -569,12 +630,34 @@ def _run(handler):
 
 
 def _cluster_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cluster", default=DEFAULT_CLUSTER,
-                        help="contexte du kubeconfig du labo (défaut : prod)")
+    parser.add_argument("--cluster", default=None,
+                        help="contexte du kubeconfig du labo (défaut : celui de « argocd login », sinon prod)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("argocd", help="installer Argo CD et piloter les applications (comme la CLI argocd)")
+    add_commands(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``argocd`` command of the lab's terminal: the same commands, logs in argocd v3's JSON by default."""
+    parser = argparse.ArgumentParser(prog="argocd", description="argocd controls an Argo CD server (laboratoire)")
+    parser.add_argument("--logformat", default="json", choices=["json", "text"],
+                        help="format des lignes de journal (json, comme argocd v3, ou text)")
+    add_commands(parser)
+    args = parser.parse_args(argv)
+    LOG.format = args.logformat
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+def add_commands(parser: argparse.ArgumentParser) -> None:
+    """The commands of ``argocd`` (and ``gitopslab argocd``) under ``parser``."""
+    from gitopslab import cli_argocd_cluster, cli_argocd_login
+
     sub = parser.add_subparsers(dest="argocd_command", metavar="COMMANDE")
 
     p = sub.add_parser("install", help="installe Argo CD dans le cluster (namespace argocd)")
@@ -664,5 +747,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.set_defaults(func=_run(cmd_delete))
 
     app.set_defaults(func=lambda a: (app.print_help(), 2)[1])
+    cli_argocd_login.register(sub)
+    cli_argocd_cluster.register(sub)
     parser.set_defaults(func=lambda a: (parser.print_help(), 2)[1])
-    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -20,8 +20,8 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass
-from typing import Callable
 from pathlib import Path
+from typing import Callable
 
 DEFAULT_CLUSTER = "prod"
 DEFAULT_NODE_IP = "127.0.0.1"

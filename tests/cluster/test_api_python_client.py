@@ -33,7 +33,7 @@ def test_bootstrap_objects(lab):
     assert node.status.node_info.container_runtime_version.startswith("containerd://")
     assert "node-role.kubernetes.io/control-plane" in node.metadata.labels
     addresses = {a.type: a.address for a in node.status.addresses}
-    assert addresses == {"InternalIP": "127.0.0.1", "Hostname": "prod-control-plane"}
+    assert addresses == {"InternalIP": lab.paths.node_ip(), "Hostname": "prod-control-plane"}
     names = {ns.metadata.name for ns in lab.core.list_namespace().items}
     assert {"default", "kube-system", "kube-public", "kube-node-lease"} <= names
     for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):

@@ -43,7 +43,7 @@ def test_get_nodes_and_namespaces(lab, kubectl):
     assert row.split()[:3] == ["prod-control-plane", "Ready", "control-plane,master"]
     assert row.split()[4].endswith("+k3s1")
     wide = kubectl("get", "nodes", "-o", "wide").stdout
-    assert "127.0.0.1" in wide and "containerd://" in wide
+    assert lab.paths.node_ip() in wide and "containerd://" in wide
     names = kubectl("get", "ns", "-o", "name").stdout.split()
     assert {"namespace/default", "namespace/kube-system", "namespace/kube-public", "namespace/kube-node-lease"} <= set(names)
     assert "Server Version: v1.32" in kubectl("version").stdout

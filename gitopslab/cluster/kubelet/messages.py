@@ -1,9 +1,12 @@
 """The kubelet's words: event reasons and messages as Kubernetes 1.32 prints them.
 
 Pure functions; the sources are kubelet/events/event.go,
-kuberuntime_container.go, images/image_manager.go and prober/prober.go.
+kuberuntime_container.go, images/image_manager.go, prober/prober.go and
+lifecycle/handlers.go.
 """
 from __future__ import annotations
+
+from gitopslab.cluster.admission.fields import go_quote
 
 # event reasons (pkg/kubelet/events/event.go)
 CREATED = "Created"
@@ -17,6 +20,13 @@ UNHEALTHY = "Unhealthy"
 FAILED_MOUNT = "FailedMount"
 INSPECT_FAILED = "InspectFailed"
 PROBE_WARNING = "ProbeWarning"
+FAILED_POST_START_HOOK = "FailedPostStartHook"
+FAILED_PRE_STOP_HOOK = "FailedPreStopHook"
+
+# hook failures: the event carries no detail ("so that secrets won't leak from the server"),
+# the PostStartHookError waiting message does (the handler's message)
+POST_START_HOOK_FAILED = "PostStartHook failed"
+PRE_STOP_HOOK_FAILED = "PreStopHook failed"
 
 # container waiting/terminated reasons
 CONTAINER_CREATING = "ContainerCreating"
@@ -30,6 +40,7 @@ RUN_CONTAINER_ERROR = "RunContainerError"
 COMPLETED = "Completed"
 ERROR = "Error"
 OOM_KILLED = "OOMKilled"
+POST_START_HOOK_ERROR = "PostStartHookError"
 
 
 def go_duration(seconds: float) -> str:
@@ -123,6 +134,31 @@ def probe_failed(probe_type: str, output: str) -> str:
 
 def probe_errored(probe_type: str, err: str) -> str:
     return f"{probe_type} probe errored: {err}"
+
+
+def go_string_slice(items: list[str]) -> str:
+    """Go's ``%v`` of a ``[]string``: ``[sh -c exit 1]``."""
+    return "[" + " ".join(items) + "]"
+
+
+def exec_exited(command: list[str], code: int, stderr: str = "") -> str:
+    """The CRI's ExecSync error for a non-zero exit (remote runtime service)."""
+    return f"command '{' '.join(command)}' exited with {code}: {stderr}"
+
+
+def exec_hook_failed(command: list[str], container: str, pod: str, err: str, output: str) -> str:
+    return (f"Exec lifecycle hook ({go_string_slice(command)}) for Container {go_quote(container)} in Pod "
+            f"{go_quote(pod)} failed - error: {err}, message: {go_quote(output)}")
+
+
+def http_hook_failed(path: str, container: str, pod: str, err: str) -> str:
+    return (f"HTTP lifecycle hook ({path}) for Container {go_quote(container)} in Pod {go_quote(pod)} "
+            f"failed - error: {err}")
+
+
+def sleep_hook_failed(seconds: int, container: str, pod: str, err: str) -> str:
+    return (f"Sleep lifecycle hook ({seconds}) for Container {go_quote(container)} in Pod {go_quote(pod)} "
+            f"failed - error: {err}")
 
 
 def field_path(container: str, init: bool = False) -> str:

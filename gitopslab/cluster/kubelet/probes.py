@@ -36,6 +36,7 @@ class ProbeResult:
     success: bool
     output: str = ""
     errored: bool = False
+    status: int | None = None   # httpGet: the response's status code, None when no response came
 
 
 RELIST_PERIOD_SECONDS = 1.0  # genericPlegRelistPeriod
@@ -86,8 +87,8 @@ def _url(scheme: str, host: str, port: int, path: str) -> str:
     return f"{scheme.lower()}://{host}:{port}{path}"
 
 
-async def http_probe(host: str, port: int, path: str, timeout: float, scheme: str = "HTTP",
-                     headers: list[dict] | None = None) -> ProbeResult:
+async def http_probe(host: str, port: int, path: str, timeout: float | None, scheme: str = "HTTP",
+                     headers: list[dict] | None = None, user_agent: str = USER_AGENT) -> ProbeResult:
     url = _url(scheme, host, port, path)
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, target_port(port)), timeout)
@@ -96,7 +97,7 @@ async def http_probe(host: str, port: int, path: str, timeout: float, scheme: st
     except OSError as e:
         return ProbeResult(False, f'Get "{url}": {_dial_error(e, host, port)}')
     try:
-        hdrs = {"Host": f"{host}:{port}", "User-Agent": USER_AGENT, "Accept": "*/*", "Connection": "close"}
+        hdrs = {"Host": f"{host}:{port}", "User-Agent": user_agent, "Accept": "*/*", "Connection": "close"}
         for h in headers or []:
             hdrs[h.get("name", "")] = h.get("value", "")
         request = f"GET {path or '/'} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hdrs.items()) + "\r\n"
@@ -115,8 +116,8 @@ async def http_probe(host: str, port: int, path: str, timeout: float, scheme: st
                            f'Get "{url}": net/http: HTTP/1.x transport connection broken: malformed HTTP response')
     code = int(parts[1])
     if 200 <= code < 400:
-        return ProbeResult(True)
-    return ProbeResult(False, f"HTTP probe failed with statuscode: {code}")
+        return ProbeResult(True, status=code)
+    return ProbeResult(False, f"HTTP probe failed with statuscode: {code}", status=code)
 
 
 async def exec_probe(container, command: list[str], timeout: float, shown_timeout: float) -> ProbeResult:

@@ -4,8 +4,10 @@ A ``PodWorker`` is the kubelet's per-pod loop. It keeps the container
 statuses (dicts exactly as served), drives each container through pull,
 config, create and start, restarts it per ``restartPolicy`` with the crash
 back-off, runs its probes, and writes the pod status through the API.
-Deleting the pod stops the containers (SIGTERM, then SIGKILL after the
-grace period) and then removes the pod with ``gracePeriodSeconds=0``.
+Deleting the pod stops the containers (preStop hook, SIGTERM, then SIGKILL
+after the grace period) and then removes the pod with ``gracePeriodSeconds=0``.
+A container's postStart hook runs after its start; it is shown running once
+the hook has succeeded, and killed and restarted when it fails.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from gitopslab.cluster.kubelet.backoff import lab_now
 from gitopslab.cluster.kubelet.envvars import ConfigError, PodFacts, build_env, referenced_objects
 from gitopslab.cluster.kubelet.images import (InvalidImageName, PullError, default_pull_policy, image_id,
                                               normalized)
+from gitopslab.cluster.kubelet.lifecycle import run_handler, run_pre_stop
 from gitopslab.cluster.kubelet.probes import next_tick, probe_settings, run_probe
 from gitopslab.cluster.kubelet.status import pod_conditions, pod_phase, qos_class
 from gitopslab.cluster.kubelet.volumes import MountError, container_mounts, setup_volume
@@ -43,6 +46,7 @@ MOUNT_RETRY_MAX = 122.0
 # Real seconds from the deletion to the final delete at the least, as a real kubelet takes:
 # sooner, `kubectl delete --wait` can miss the DELETED event of a pod recreated under its name.
 MIN_TEARDOWN_SECONDS = 1.0
+MINIMUM_GRACE_SECONDS = 2.0   # minimumGracePeriodInSeconds: what is left to the container after a long preStop
 
 
 def now_str() -> str:
@@ -402,6 +406,11 @@ class PodWorker:
             return exit
         run.started_at = time.monotonic()
         await self.event("Normal", M.STARTED, M.started(name), name, init)
+        post_start = (c.get("lifecycle") or {}).get("postStart")
+        if post_start:
+            failure = await run_handler(post_start, c, container, self.pod_ip or "", self.formatted, self.k.clock)
+            if failure is not None:
+                return await self._post_start_failed(run, table, failure, started_at)
         st["state"] = {"running": {"startedAt": started_at}}
         self._start_probes(run, table, init)
         self.dirty()
@@ -409,6 +418,20 @@ class PodWorker:
         run.cancel_probes()
         self.runs.pop(name, None)
         self._record_exit(table, name, exit, started_at, container)
+        return exit
+
+    async def _post_start_failed(self, run: ContainerRun, table: dict, message: str, started_at: str) -> Exit:
+        """startContainer's step 4 failing: FailedPostStartHook, the container killed, PostStartHookError."""
+        name = run.spec["name"]
+        await self.event("Warning", M.FAILED_POST_START_HOOK, M.POST_START_HOOK_FAILED, name, run.init)
+        exit = await self._kill_container(run, self._grace_seconds(), M.FAILED_POST_START_HOOK)
+        self.runs.pop(name, None)
+        self._record_exit(table, name, exit, started_at, run.container)
+        if should_restart(self.spec.get("restartPolicy") or "Always", exit.code):
+            # until the next attempt runs, the status says why this one was killed
+            st = table[name]
+            st["lastState"] = {"terminated": st["state"]["terminated"]}
+            self._set_waiting(table, name, M.POST_START_HOOK_ERROR, message)
         return exit
 
     def _record_exit(self, table: dict, name: str, exit: Exit, started_at: str, container) -> None:
@@ -568,12 +591,37 @@ class PodWorker:
     async def _kill_for_probe(self, run: ContainerRun, probe_type: str) -> None:
         name = run.spec["name"]
         run.kill_reason = probe_type
-        await self.event("Normal", M.KILLING, M.failed_probe_restart(name, probe_type), name)
         probe = run.spec.get(f"{probe_type}Probe") or {}
         grace = probe.get("terminationGracePeriodSeconds")
         if grace is None:
             grace = self.spec.get("terminationGracePeriodSeconds", DEFAULT_GRACE_SECONDS)
-        await run.container.stop(float(grace))
+        await self._kill_container(run, float(grace), M.failed_probe_restart(name, probe_type))
+
+    async def _kill_container(self, run: ContainerRun, grace: float, message: str | None = None) -> Exit:
+        """killContainer: the Killing event, the preStop hook within the grace period, then the stop signal.
+
+        The hook's whole seconds are taken from the grace period, leaving the
+        container at least ``MINIMUM_GRACE_SECONDS``. A hook still running when
+        the grace is over is left behind; an exec or request still under way
+        fails with its container (FailedPreStopHook), a sleep just ends.
+        """
+        name = run.spec["name"]
+        if not self._gone:
+            await self.event("Normal", M.KILLING, message or M.stopping(name), name, run.init)
+        pre_stop = (run.spec.get("lifecycle") or {}).get("preStop")
+        hook = None
+        if pre_stop and grace > 0 and run.container.running:
+            took, hook = await run_pre_stop(pre_stop, run.spec, run.container, self.pod_ip or "", self.formatted,
+                                            self.k.clock, grace)
+            if hook.done() and (hook.exception() is not None or hook.result() is not None):
+                await self.event("Warning", M.FAILED_PRE_STOP_HOOK, M.PRE_STOP_HOOK_FAILED, name, run.init)
+            grace = max(grace - took, MINIMUM_GRACE_SECONDS)
+        exit = await run.container.stop(grace)
+        if hook is not None and not hook.done():
+            hook.cancel()
+            if not pre_stop.get("sleep"):
+                await self.event("Warning", M.FAILED_PRE_STOP_HOOK, M.PRE_STOP_HOOK_FAILED, name, run.init)
+        return exit
 
     # --- termination --------------------------------------------------------------
     def _grace_seconds(self) -> float:
@@ -595,10 +643,8 @@ class PodWorker:
         async def stop(name: str, run: ContainerRun) -> None:
             run.cancel_probes()
             table = self.init_statuses if run.init else self.statuses
-            if not self._gone:
-                await self.event("Normal", M.KILLING, M.stopping(name), name, run.init)
             started = ((table[name].get("state") or {}).get("running") or {}).get("startedAt", now_str())
-            exit = await run.container.stop(grace)
+            exit = await self._kill_container(run, grace)
             self._record_exit(table, name, exit, started, run.container)
 
         for st in self.statuses.values():

@@ -107,8 +107,8 @@ class Container(abc.ABC):
         """SIGTERM, then SIGKILL after ``grace_seconds`` (lab seconds); the exit."""
 
     @abc.abstractmethod
-    async def exec(self, argv: list[str], timeout: float) -> tuple[int, str]:
-        """Run a command in the container (exec probes); exit code and output."""
+    async def exec(self, argv: list[str], timeout: float | None) -> tuple[int, str]:
+        """Run a command in the container (exec probes, hooks); exit code and output (None: no timeout)."""
 
     @property
     @abc.abstractmethod

@@ -276,7 +276,7 @@ class ProcessContainer(Container):
         if self.proc is not None:
             self._signal(signal.SIGKILL, self._tree())
 
-    async def exec(self, argv: list[str], timeout: float) -> tuple[int, str]:
+    async def exec(self, argv: list[str], timeout: float | None) -> tuple[int, str]:
         env = self._env()
         cwd = self._workdir()
         try:
@@ -288,7 +288,7 @@ class ProcessContainer(Container):
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, preexec_fn=_die_with_parent)
         try:
             out, _ = await asyncio.wait_for(proc.communicate(), timeout=timeout)
-        except asyncio.TimeoutError:
+        except (asyncio.TimeoutError, asyncio.CancelledError):  # timed out, or a hook abandoned with its container
             proc.kill()
             await proc.wait()
             raise

@@ -183,5 +183,5 @@ class ModelContainer(Container):
             self.task.cancel()
         self.model.close_servers()
 
-    async def exec(self, argv: list[str], timeout: float) -> tuple[int, str]:
+    async def exec(self, argv: list[str], timeout: float | None) -> tuple[int, str]:
         return await asyncio.wait_for(self.model.exec(argv, timeout), timeout)

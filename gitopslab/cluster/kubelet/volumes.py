@@ -3,11 +3,22 @@
 Each volume becomes a folder ``<pod dir>/volumes/<name>`` (a PVC's is the
 bound PV's hostPath). Failures raise ``MountError`` with the kubelet's
 wording; the kubelet reports them as FailedMount events and retries.
+
+ConfigMap, Secret, downwardAPI and projected volumes are written as the
+kubelet's AtomicWriter writes them: the files live in a timestamped folder
+(``..2025_01_31_12_00_00.123456789``), ``..data`` links to it and each
+top-level name links to ``..data/<name>``, so an update (``setup_volume``
+again, at every pod resync) swaps ``..data`` in one rename. A ``subPath``
+into such a volume is pinned at the container's start, as the kubelet's
+bind mount of the resolved file is (``volume-subpaths/``): later updates do
+not reach it, a restarted container sees the content of its start.
 """
 from __future__ import annotations
 
 import os
+import random
 import shutil
+import time
 from pathlib import Path
 
 from gitopslab.cluster.client import Client
@@ -22,19 +33,83 @@ class MountError(Exception):
         self.volume = volume
 
 
-def _write_files(target: Path, files: dict[str, str | bytes], mode: int) -> None:
-    """Replace the folder's content atomically enough for readers (write then swap)."""
-    staging = target.with_name(target.name + ".new")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    for rel, content in files.items():
-        path = staging / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = content.encode() if isinstance(content, str) else content
-        path.write_bytes(data)
-        os.chmod(path, mode & 0o777 | 0o600)  # the lab's own user must keep reading it
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(staging, target)
+DATA_DIR = "..data"
+NEW_DATA_DIR = "..data_tmp"
+TOKEN_EXPIRATION_SECONDS = 3607
+TOKEN_REFRESH_FRACTION = 0.8
+
+
+def _new_timestamp_dir(target: Path) -> Path:
+    """``os.MkdirTemp(dir, "..2006_01_02_15_04_05.")``: the time, then Go's random digits."""
+    while True:
+        path = target / (time.strftime("..%Y_%m_%d_%H_%M_%S.", time.gmtime()) + str(random.getrandbits(32)))
+        try:
+            path.mkdir(mode=0o755)
+            return path
+        except FileExistsError:
+            continue
+
+
+def _should_write(payload: dict[str, bytes], old: Path) -> bool:
+    for rel, data in payload.items():
+        path = old / rel
+        if not path.is_file() or path.read_bytes() != data:
+            return True
+    return False
+
+
+def _paths_to_remove(payload: dict[str, bytes], old: Path) -> set[str]:
+    current = {str(p.relative_to(old)) for p in old.rglob("*")}
+    wanted = set()
+    for rel in payload:
+        while rel:
+            wanted.add(rel)
+            rel = os.path.dirname(rel)
+    return current - wanted
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path)
+
+
+def write_atomically(target: Path, files: dict[str, str | bytes], mode: int) -> bool:
+    """AtomicWriter.Write: publish ``files`` under ``target`` in one rename; False when nothing changed."""
+    target.mkdir(parents=True, exist_ok=True)
+    payload = {os.path.normpath(rel): (c.encode() if isinstance(c, str) else c) for rel, c in files.items()}
+    data_link = target / DATA_DIR
+    old = os.readlink(data_link) if data_link.is_symlink() else ""
+    to_remove: set[str] = set()
+    write = True
+    if old:
+        to_remove = _paths_to_remove(payload, target / old)
+        if not _should_write(payload, target / old) and not to_remove:
+            write, old = False, ""
+    if write:
+        ts_dir = _new_timestamp_dir(target)
+        for rel, data in payload.items():
+            path = ts_dir / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            os.chmod(path, mode & 0o777 | 0o600)  # the lab's own user must keep reading it
+        new_link = target / NEW_DATA_DIR
+        _remove(new_link)
+        os.symlink(ts_dir.name, new_link)
+        os.replace(new_link, data_link)
+    for rel in payload:
+        top = rel.split(os.sep, 1)[0]
+        visible = target / top
+        if not visible.is_symlink():
+            _remove(visible)  # a folder written before this layout, or a subPath created where a key now is
+            os.symlink(os.path.join(DATA_DIR, top), visible)
+    for rel in to_remove:
+        if os.sep not in rel:
+            _remove(target / rel)
+    if old:
+        shutil.rmtree(target / old, ignore_errors=True)
+    return write
 
 
 def _project(data: dict[str, str], items: list[dict] | None, what: str, name: str, default_mode: int,
@@ -67,7 +142,7 @@ async def _service_account_token(client: Client, pod: dict) -> str:
     sa = spec.get("serviceAccountName") or "default"
     request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
                "metadata": {"name": sa, "namespace": meta["namespace"]},
-               "spec": {"audiences": [], "expirationSeconds": 3607,
+               "spec": {"audiences": [], "expirationSeconds": TOKEN_EXPIRATION_SECONDS,
                         "boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": meta["name"],
                                            "uid": meta.get("uid")}}}
     try:
@@ -89,33 +164,33 @@ async def setup_volume(client: Client, pod: dict, volume: dict, pod_dir: Path, f
         src = volume["configMap"]
         cm = await _get(client, "ConfigMap", src.get("name", ""), ns)
         if cm is None:
-            if src.get("optional"):
-                target.mkdir(parents=True, exist_ok=True)
+            if src.get("optional"):  # an empty payload: the volume is there, without files
+                write_atomically(target, {}, int(src.get("defaultMode", 0o644)))
                 return target
             raise MountError(name, f'configmap "{src.get("name")}" not found')
         files, mode = _project(configmap_data(cm), src.get("items"), "configmap", src.get("name"),
                                int(src.get("defaultMode", 0o644)), name, bool(src.get("optional")))
-        _write_files(target, files, mode)
+        write_atomically(target, files, mode)
         return target
     if "secret" in volume:
         src = volume["secret"]
         secret = await _get(client, "Secret", src.get("secretName", ""), ns)
         if secret is None:
             if src.get("optional"):
-                target.mkdir(parents=True, exist_ok=True)
+                write_atomically(target, {}, int(src.get("defaultMode", 0o644)))
                 return target
             raise MountError(name, f'secret "{src.get("secretName")}" not found')
         files, mode = _project(secret_data(secret), src.get("items"), "secret", src.get("secretName"),
                                int(src.get("defaultMode", 0o644)), name, bool(src.get("optional")))
-        _write_files(target, files, mode)
+        write_atomically(target, files, mode)
         return target
     if "downwardAPI" in volume:
         files = await _downward_files(volume["downwardAPI"].get("items") or [], pod, facts)
-        _write_files(target, files, int(volume["downwardAPI"].get("defaultMode", 0o644)))
+        write_atomically(target, files, int(volume["downwardAPI"].get("defaultMode", 0o644)))
         return target
     if "projected" in volume:
-        files = await _projected_files(client, pod, volume["projected"], facts, name)
-        _write_files(target, files, int(volume["projected"].get("defaultMode", 0o644)))
+        files = await _projected_files(client, pod, volume["projected"], facts, name, target)
+        write_atomically(target, files, int(volume["projected"].get("defaultMode", 0o644)))
         return target
     if "persistentVolumeClaim" in volume:
         return await _pvc_path(client, volume["persistentVolumeClaim"].get("claimName", ""), ns, name, pv_root)
@@ -141,12 +216,24 @@ async def _downward_files(items: list[dict], pod: dict, facts: PodFacts) -> dict
     return files
 
 
-async def _projected_files(client: Client, pod: dict, projected: dict, facts: PodFacts, volume: str) -> dict:
+def _fresh_token(path: Path) -> str | None:
+    """The token already in the volume while it is younger than 80% of its lifetime (the token manager's rule)."""
+    try:
+        if time.time() - path.stat().st_mtime < TOKEN_REFRESH_FRACTION * TOKEN_EXPIRATION_SECONDS:
+            return path.read_text()
+    except OSError:
+        pass
+    return None
+
+
+async def _projected_files(client: Client, pod: dict, projected: dict, facts: PodFacts, volume: str,
+                           target: Path) -> dict:
     ns = pod["metadata"]["namespace"]
     files: dict[str, str] = {}
     for source in projected.get("sources") or []:
         if source.get("serviceAccountToken"):
-            files[source["serviceAccountToken"].get("path", "token")] = await _service_account_token(client, pod)
+            path = source["serviceAccountToken"].get("path", "token")
+            files[path] = _fresh_token(target / path) or await _service_account_token(client, pod)
         elif source.get("configMap"):
             src = source["configMap"]
             cm = await _get(client, "ConfigMap", src.get("name", ""), ns)
@@ -198,14 +285,32 @@ async def _pvc_path(client: Client, claim: str, ns: str, volume: str, pv_root: P
     return path
 
 
-def container_mounts(container: dict, volume_paths: dict[str, Path]) -> list[Mount]:
+def pin_subpath(source: Path, pinned: Path) -> Path:
+    """What the kubelet bind-mounts for a subPath: the resolved file or folder as it is now."""
+    real = source.resolve()
+    pinned.parent.mkdir(parents=True, exist_ok=True)
+    _remove(pinned)
+    if real.is_dir():
+        shutil.copytree(real, pinned, symlinks=True)
+    else:
+        try:
+            os.link(real, pinned)  # the same inode: the next atomic write replaces the file, not this one
+        except OSError:
+            shutil.copy2(real, pinned)
+    return pinned
+
+
+def container_mounts(container: dict, volume_paths: dict[str, Path], subpaths: Path | None = None) -> list[Mount]:
+    """The container's mounts; ``subpaths`` (``<pod dir>/volume-subpaths``) holds pinned subPaths."""
     mounts = []
-    for vm in container.get("volumeMounts") or []:
+    for index, vm in enumerate(container.get("volumeMounts") or []):
         base = volume_paths.get(vm.get("name", ""))
         if base is None:
             continue
         host = base / vm["subPath"] if vm.get("subPath") else base
         if vm.get("subPath") and not host.exists():
             host.mkdir(parents=True, exist_ok=True)
+        elif vm.get("subPath") and subpaths is not None and (base / DATA_DIR).is_symlink():
+            host = pin_subpath(host, subpaths / vm["name"] / container.get("name", "") / str(index))
         mounts.append(Mount(vm.get("mountPath", ""), host, bool(vm.get("readOnly"))))
     return mounts

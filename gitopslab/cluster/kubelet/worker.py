@@ -7,13 +7,17 @@ back-off, runs its probes, and writes the pod status through the API.
 Deleting the pod stops the containers (preStop hook, SIGTERM, then SIGKILL
 after the grace period) and then removes the pod with ``gracePeriodSeconds=0``.
 A container's postStart hook runs after its start; it is shown running once
-the hook has succeeded, and killed and restarted when it fails.
+the hook has succeeded, and killed and restarted when it fails. Every pod
+resync (``RESYNC_SECONDS`` plus jitter, lab clock) writes its ConfigMap,
+Secret, downwardAPI and projected volumes again: files whose source changed
+are updated in place (``volumes.write_atomically``), subPath mounts are not.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import random
 import shutil
 import time
 from datetime import datetime, timezone
@@ -46,6 +50,10 @@ MOUNT_RETRY_MAX = 122.0
 # Real seconds from the deletion to the final delete at the least, as a real kubelet takes:
 # sooner, `kubectl delete --wait` can miss the DELETED event of a pod recreated under its name.
 MIN_TEARDOWN_SECONDS = 1.0
+# a pod is synced again every --sync-frequency (1m) plus up to half of it (workerResyncIntervalJitterFactor)
+RESYNC_SECONDS = 60.0
+RESYNC_JITTER = 0.5
+RESYNCED_VOLUMES = ("configMap", "secret", "downwardAPI", "projected")
 MINIMUM_GRACE_SECONDS = 2.0   # minimumGracePeriodInSeconds: what is left to the container after a long preStop
 
 
@@ -112,6 +120,7 @@ class PodWorker:
         self._gone = False
         self.task: asyncio.Task | None = None
         self._lifecycle: asyncio.Task | None = None
+        self._volume_resync: asyncio.Task | None = None
         self._adopt_previous_status()
 
     # --- wiring ---------------------------------------------------------------
@@ -254,6 +263,7 @@ class PodWorker:
             writer.cancel()
             if self._lifecycle is not None:
                 self._lifecycle.cancel()
+            self._stop_volume_resync()
             await self._kill_all_now()
 
     async def _run_lifecycle(self) -> None:
@@ -264,6 +274,7 @@ class PodWorker:
         self.sandbox_ready = True
         self.dirty()
         await self._mount_volumes()
+        self._volume_resync = asyncio.create_task(self._resync_volumes())
         if not await self._run_init_containers():
             self.terminal = True
             self.sandbox_ready = False
@@ -300,6 +311,27 @@ class PodWorker:
             if pending:
                 await self.k.clock.sleep(delay)
                 delay = min(delay * 2, MOUNT_RETRY_MAX)
+
+    async def _resync_volumes(self) -> None:
+        """At each pod resync, the volumes projected from API objects follow their source."""
+        facts = PodFacts(pod_ip=self.pod_ip or "", host_ip=self.k.host_ip)
+        while not self.terminal:
+            await self.k.clock.sleep(RESYNC_SECONDS * (1 + random.random() * RESYNC_JITTER))
+            for vol in self.spec.get("volumes") or []:
+                if self.terminal or self._deleting.is_set():
+                    return
+                if not any(kind in vol for kind in RESYNCED_VOLUMES):
+                    continue
+                try:
+                    await setup_volume(self.k.client, self.pod, vol, self.pod_dir, facts, self.k.pv_root)
+                except MountError as e:  # the source is gone: the files stay as they were
+                    await self.event("Warning", M.FAILED_MOUNT, str(e))
+                except ApiError as e:
+                    log.warning("volume %s of %s/%s: %s", vol.get("name"), self.namespace, self.name, e)
+
+    def _stop_volume_resync(self) -> None:
+        if self._volume_resync is not None:
+            self._volume_resync.cancel()
 
     # --- init containers -------------------------------------------------------
     async def _run_init_containers(self) -> bool:
@@ -380,7 +412,8 @@ class PodWorker:
             name=name, pod_name=self.name, namespace=self.namespace, pod_uid=self.uid, pod_ip=self.pod_ip,
             image=image, command=c.get("command"), args=c.get("args"), env=env,
             working_dir=c.get("workingDir"), ports=c.get("ports") or [],
-            mounts=container_mounts(c, self.volume_paths), pod_dir=self.pod_dir,
+            mounts=container_mounts(c, self.volume_paths, self.pod_dir / "volume-subpaths"),
+            pod_dir=self.pod_dir,
             log=lambda stream, text, p=log_path: podlogs.append_log(p, stream, text),
             clock=self.k.clock, services=self.k.services, services_file=self.k.services_file,
             memory_limit=memory_limit(c))
@@ -634,6 +667,7 @@ class PodWorker:
     async def _terminate(self) -> None:
         teardown_floor = asyncio.get_running_loop().time() + MIN_TEARDOWN_SECONDS
         grace = self._grace_seconds()
+        self._stop_volume_resync()
         if self._lifecycle is not None:
             self._lifecycle.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

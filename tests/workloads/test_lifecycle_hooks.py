@@ -197,3 +197,28 @@ def test_container_shows_running_once_post_start_is_done(lab, ns):
     assert st["restartCount"] == 0 and "running" in st["state"]
     assert not [e for e in events(lab, ns, "quick") if e[1] == "FailedPostStartHook"]
     lab.kubectl("-n", ns, "delete", "pod", "slow", "--timeout=90s")  # a hook under way does not hold the deletion
+
+
+def test_nginx_signals_through_exec(lab, ns):
+    """`nginx -s quit` run in the container (a probe here) stops nginx gracefully, as the real master does."""
+    lab.core.create_namespaced_pod(ns, pod("quits", "nginx:1.27", container_name="web", spec={
+        "restartPolicy": "Never"},
+        readinessProbe={"exec": {"command": ["nginx", "-t"]}, "periodSeconds": 2},
+        startupProbe={"exec": {"command": ["nginx", "-s", "quit"]}, "periodSeconds": 2}))
+    wait(lambda: read_pod(lab, "quits", ns)["status"].get("phase") == "Succeeded", timeout=90, what="quits Succeeded")
+    terminated = container_status(read_pod(lab, "quits", ns))["state"]["terminated"]
+    assert (terminated["exitCode"], terminated["reason"]) == (0, "Completed")
+    logs = lab.kubectl("-n", ns, "logs", "quits").stdout
+    assert " [notice] 1#1: signal 3 (SIGQUIT) received from 36, shutting down" in logs
+    assert logs.rstrip().endswith("[notice] 1#1: exit")
+
+
+def test_the_usual_nginx_pre_stop_succeeds(lab, ns):
+    """The common `/usr/sbin/nginx -s quit` preStop ends without a FailedPreStopHook event."""
+    lab.core.create_namespaced_pod(ns, pod("graceful", "nginx:1.27", container_name="web", lifecycle={"preStop": {
+        "exec": {"command": ["/usr/sbin/nginx", "-s", "quit"]}}}))
+    wait(lambda: container_status(read_pod(lab, "graceful", ns)).get("ready"), what="graceful ready")
+    lab.kubectl("-n", ns, "delete", "pod", "graceful", "--timeout=90s")
+    seen = events(lab, ns, "graceful")
+    assert ("Normal", "Killing", "Stopping container web") in seen
+    assert not [e for e in seen if e[1] == "FailedPreStopHook"]

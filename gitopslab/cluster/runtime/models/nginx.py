@@ -1,6 +1,7 @@
 """nginx (docker library image): entrypoint lines, the welcome page or the image's files, access log."""
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 import re
 import time
@@ -70,6 +71,15 @@ def version_of(image) -> str:
     return (getattr(image, "env", None) or {}).get("NGINX_VERSION") or DEFAULT_VERSION
 
 
+# `nginx -s ACTION`: the signal the master receives and what it logs doing
+SIGNALS = {
+    "quit": (3, "SIGQUIT", "shutting down"),
+    "stop": (15, "SIGTERM", "exiting"),
+    "reload": (1, "SIGHUP", "reconfiguring"),
+    "reopen": (10, "SIGUSR1", "reopening"),
+}
+
+
 def nginx_time() -> str:
     return time.strftime("%Y/%m/%d %H:%M:%S", time.gmtime())
 
@@ -85,6 +95,8 @@ class NginxModel(Model):
         super().__init__(config, argv)
         self.version = version_of(config.image)
         self.worker_pid = 29
+        self.next_pid = 36   # pids of the `nginx -s …` processes an exec starts
+        self.stopped: asyncio.Event | None = None
 
     def notice(self, text: str, pid: int = 1) -> None:
         self.log(f"{nginx_time()} [notice] {pid}#{pid}: {text}", "stderr")
@@ -115,7 +127,45 @@ class NginxModel(Model):
         self.notice("getrlimit(RLIMIT_NOFILE): 1048576:1048576")
         self.notice("start worker processes")
         self.notice(f"start worker process {self.worker_pid}")
-        return await self.forever()
+        self.stopped = asyncio.Event()
+        await self.stopped.wait()  # until `nginx -s quit|stop` (SIGTERM cancels the wait)
+        return 0
+
+    async def shell_command(self, name: str, args: list[str], shell) -> int | None:
+        """``nginx -s quit|stop|reload|reopen``, ``nginx -t``, ``nginx -v`` run in the container (probes, hooks)."""
+        if name != "nginx":
+            return None
+        if args[:1] == ["-v"]:
+            shell.write(f"nginx version: nginx/{self.version}", "stderr")
+            return 0
+        if args[:1] == ["-t"]:
+            shell.write("nginx: the configuration file /etc/nginx/nginx.conf syntax is ok", "stderr")
+            shell.write("nginx: configuration file /etc/nginx/nginx.conf test is successful", "stderr")
+            return 0
+        if len(args) == 2 and args[0] == "-s" and args[1] in SIGNALS:
+            return self.signal_master(args[1], shell)
+        shell.write(f'nginx: invalid option: "{" ".join(args)}"', "stderr")
+        return 1
+
+    def signal_master(self, action: str, shell) -> int:
+        """What ``nginx -s ACTION`` does: the new process signals the master, which logs and acts."""
+        sender = self.next_pid
+        self.next_pid += 1
+        shell.write(f"{nginx_time()} [notice] {sender}#{sender}: signal process started", "stderr")
+        number, name, what = SIGNALS[action]
+        self.notice(f"signal {number} ({name}) received from {sender}, {what}")
+        if action in ("quit", "stop"):
+            self.close_servers()
+            if action == "quit":
+                self.notice("gracefully shutting down", self.worker_pid)
+            self.notice("exiting", self.worker_pid)
+            self.notice("exit", self.worker_pid)
+            self.notice(f"signal 17 (SIGCHLD) received from {self.worker_pid}")
+            self.notice(f"worker process {self.worker_pid} exited with code 0")
+            self.notice("exit")
+            if self.stopped is not None:
+                self.stopped.set()
+        return 0
 
     def access_log(self, req: Request, resp: Response, size: int) -> None:
         agent = req.headers.get("user-agent", "-")

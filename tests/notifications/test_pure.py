@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gitopslab.argocd.notifications import dispatch, expr, gotime, subscriptions, variables
+from gitopslab.argocd import gotime
+from gitopslab.argocd.notifications import dispatch, expr, subscriptions, variables
 from gitopslab.argocd.notifications.config import ConfigError, parse_config
-from gitopslab.argocd.notifications.gotemplate import TemplateError, render
+from gitopslab.argocd.gotemplate import TemplateError, render
 from gitopslab.argocd.notifications.state import ANNOTATION, NotificationsState
 from gitopslab.argocd.notifications.subscriptions import Destination
 from gitopslab.argocd.notifications.triggers import Condition, Triggers

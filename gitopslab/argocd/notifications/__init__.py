@@ -1,10 +1,11 @@
 """Embedded Argo CD notifications controller (argocd-notifications-controller).
 
+Go templates and Go time values come from ``gitopslab.argocd.gotemplate`` and
+``gitopslab.argocd.gotime`` (shared with the ApplicationSet controller).
+
 Parts, one concept per module (pure unless noted):
 
-- ``gotime``: Go ``time.Time``/``time.Duration`` values and their printing;
 - ``expr``: the ``expr`` language subset trigger conditions are written in;
-- ``gotemplate``: the Go ``text/template`` subset message templates use;
 - ``triggers``: conditions evaluated to results (``[i].hash(when)`` keys, ``oncePer``);
 - ``state``: the ``notified.notifications.argoproj.io`` dedup annotation;
 - ``subscriptions``: destinations from annotations and ``subscriptions``;

@@ -30,7 +30,7 @@ import aiohttp
 
 from gitopslab.argocd.notifications import dispatch, subscriptions, variables
 from gitopslab.argocd.notifications.config import CONFIGMAP, SECRET, ConfigError, parse_config
-from gitopslab.argocd.notifications.gotemplate import TemplateError
+from gitopslab.argocd.gotemplate import TemplateError
 from gitopslab.argocd.notifications.services import UnsupportedService, make_service
 from gitopslab.argocd.notifications.state import NotificationsState
 from gitopslab.argocd.notifications.templates import TemplateNotFound

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from gitopslab.argocd.notifications.gotime import Duration, GoTime
+from gitopslab.argocd.gotime import Duration, GoTime
 
 
 class ExprError(Exception):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gitopslab.argocd.notifications.gotemplate import Template, TemplateError, parse
+from gitopslab.argocd.gotemplate import Template, TemplateError, parse
 
 
 class TemplateConfigError(Exception):

@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from gitopslab.argocd.notifications.expr import ExprError, Program
-from gitopslab.argocd.notifications.gotemplate import format_value
+from gitopslab.argocd.gotemplate import format_value
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import re
 import urllib.parse
 from typing import Callable
 
-from gitopslab.argocd.notifications import gotime
-from gitopslab.argocd.notifications.gotemplate import GoStruct
+from gitopslab.argocd import gotime
+from gitopslab.argocd.gotemplate import GoStruct
 
 CommitLookup = Callable[[str, str, str], dict]   # (repoURL, sha, project) -> {author, date, message, tags}
 

@@ -1,4 +1,6 @@
-"""A Go ``text/template`` engine for the subset notification templates use (pure).
+"""A Go ``text/template`` engine for the subset Argo CD's templates use (pure).
+
+Shared by notification templates and ApplicationSet ``goTemplate`` rendering.
 
 Supported: text and actions with trim markers (``{{-``/``-}}``) and comments;
 ``.`` and field chains (``.app.metadata.name``, ``$x.type``, ``(pipe).Message``);
@@ -29,7 +31,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from gitopslab.argocd.notifications.gotime import Duration, GoTime
+from gitopslab.argocd.gotime import Duration, GoTime
 
 
 class TemplateError(Exception):

@@ -13,7 +13,9 @@ sprig functions templates commonly use (``quote``, ``upper``, ``default``,
 ``toJson``…). Methods of Go values (``.Format``, ``.Unix`` on a time) are
 called as Go calls them.
 
-Semantics follow Go's: a missing map key prints ``<no value>``; a field of a
+Semantics follow Go's: a missing map key prints ``<no value>`` (with
+``missing_key="error"``, Go's ``missingkey=error``: ``map has no entry for key
+"k"``); with ``parse(…, funcs=…)`` an unknown function is a parse error; a field of a
 nil value is an error (``nil pointer evaluating interface {}.phase``);
 ``if`` is false for zero values; ``and``/``or`` return one of their
 arguments; ``eq`` of different basic kinds is ``incompatible types for
@@ -73,6 +75,7 @@ class _Action:
     text: str
     line: int
     col: int
+    inner: int = 2     # characters from the opening ``{{`` to the action's text (4 after ``{{- ``)
 
 
 _TRIM_SPACE = " \t\r\n"
@@ -111,7 +114,7 @@ def _split(source: str, name: str) -> list[str | _Action]:
             if not stripped.endswith("*/"):
                 raise TemplateError(f"template: {name}:{line}: unclosed comment")
         else:
-            items.append(_Action(inner, line, col))
+            items.append(_Action(inner, line, col, inner_start - start))
         pos = after
     return items
 
@@ -173,6 +176,7 @@ _TOKEN = re.compile(r"""
 class _Tok:
     kind: str
     value: str
+    pos: int = 0       # offset in the action's text
 
 
 def _tokens(action: _Action, name: str) -> list[_Tok]:
@@ -183,7 +187,7 @@ def _tokens(action: _Action, name: str) -> list[_Tok]:
         m = _TOKEN.match(text, pos)
         if not m:
             raise TemplateError(f"template: {name}:{action.line}: unexpected {text[pos]!r} in command")
-        out.append(_Tok(m.lastgroup, m.group()))
+        out.append(_Tok(m.lastgroup, m.group(), pos))
         pos = m.end()
     return out
 
@@ -195,6 +199,8 @@ class Operand:
     value: Any = None
     chain: tuple = ()  # trailing field names
     pipe: "Pipeline | None" = None
+    pos: int = 0       # offset in the action's text, for error positions
+    source: str = ""   # the node as Go prints it in errors (``.path.basename``)
 
 
 @dataclass
@@ -208,6 +214,7 @@ class Pipeline:
     commands: list
     is_assign: bool = False
     source: str = ""
+    inner: int = 2     # the action's ``_Action.inner``
 
 
 @dataclass
@@ -237,18 +244,25 @@ class Template:
     name: str
     nodes: list = field(default_factory=list)
 
-    def execute(self, data, funcs: dict | None = None) -> str:
+    def execute(self, data, funcs: dict | None = None, *, missing_key: str = "default") -> str:
+        """Run the template; ``missing_key`` is Go's ``Option("missingkey=…")``: ``default``/``invalid``
+        (a missing map key prints ``<no value>``), ``zero`` (same for ``map[string]any`` data) or
+        ``error`` (``map has no entry for key "k"``)."""
+        if missing_key not in MISSING_KEY_OPTIONS:
+            raise TemplateError(f"unrecognized option: missingkey={missing_key}")
         state = _State(self.name, {**BUILTINS, **SPRIG, **(funcs or {})}, data)
+        state.missing_key_error = missing_key == "error"
         out: list[str] = []
         state.walk(self.nodes, data, out)
         return "".join(out)
 
 
 class _Parser:
-    def __init__(self, name: str, items: list):
+    def __init__(self, name: str, items: list, known: set | None = None):
         self.name = name
         self.items = items
         self.i = 0
+        self.known = known
 
     def parse(self) -> list:
         nodes, end = self._list(())
@@ -315,9 +329,9 @@ class _Parser:
                 decl = [words[0].value, words[2].value]
                 is_assign = words[3].kind == "assign"
                 toks = toks[toks.index(words[3]) + 1:]
-        stream = _Stream(toks, self.name, item)
+        stream = _Stream(toks, self.name, item, self.known)
         pipe = stream.pipeline(end=None)
-        pipe.decl, pipe.is_assign, pipe.source = decl, is_assign, source
+        pipe.decl, pipe.is_assign, pipe.source, pipe.inner = decl, is_assign, source, item.inner
         if not pipe.commands:
             raise TemplateError(f"template: {self.name}:{item.line}: missing value for command")
         return pipe
@@ -326,11 +340,12 @@ class _Parser:
 class _Stream:
     """Tokens of one action, parsed into a pipeline (commands, operands, chains)."""
 
-    def __init__(self, toks: list, name: str, item: _Action):
+    def __init__(self, toks: list, name: str, item: _Action, known: set | None = None):
         self.toks = toks
         self.i = 0
         self.name = name
         self.item = item
+        self.known = known
 
     def _err(self, message: str) -> TemplateError:
         return TemplateError(f"template: {self.name}:{self.item.line}: {message}")
@@ -374,18 +389,22 @@ class _Stream:
         tok = self.toks[self.i]
         self.i += 1
         if tok.kind == "field":
-            names = [tok.value[1:]]
-            op = Operand("field", chain=tuple(names + self._chain()))
-            return op
+            chain = tuple([tok.value[1:]] + self._chain())
+            return Operand("field", chain=chain, pos=tok.pos, source="".join("." + n for n in chain))
         if tok.kind == "dot":
-            return Operand("dot", chain=tuple(self._chain()))
+            chain = tuple(self._chain())
+            return Operand("dot", chain=chain, pos=tok.pos, source="." + ".".join(chain))
         if tok.kind == "variable":
-            return Operand("variable", tok.value, tuple(self._chain()))
+            chain = tuple(self._chain())
+            return Operand("variable", tok.value, chain, pos=tok.pos,
+                           source=tok.value + "".join("." + n for n in chain))
         if tok.kind == "ident":
             if tok.value in ("true", "false"):
                 return Operand("bool", tok.value == "true")
             if tok.value == "nil":
                 return Operand("nil")
+            if self.known is not None and tok.value not in self.known:
+                raise self._err(f'function "{tok.value}" not defined')
             return Operand("ident", tok.value)
         if tok.kind == "string":
             return Operand("string", _go_unquote(tok.value))
@@ -450,9 +469,11 @@ def _go_unquote(text: str) -> str:
     return "".join(out)
 
 
-def parse(source: str, name: str = "template") -> Template:
-    """Parse a template; raises ``TemplateError`` on a syntax error."""
-    return Template(name, _Parser(name, _split(source, name)).parse())
+def parse(source: str, name: str = "template", funcs: dict | None = None) -> Template:
+    """Parse a template; raises ``TemplateError`` on a syntax error. With ``funcs`` (the functions the
+    template will run with), an unknown function is a parse error, as Go checks them at parse time."""
+    known = None if funcs is None else set(BUILTINS) | set(SPRIG) | set(funcs)
+    return Template(name, _Parser(name, _split(source, name), known).parse())
 
 
 def render(source: str, data, funcs: dict | None = None, name: str = "template") -> str:
@@ -464,6 +485,17 @@ class _ExecError(Exception):
     pass
 
 
+class _NodeError(_ExecError):
+    """An error Go reports at one node of the pipeline (position and text of that node)."""
+
+    def __init__(self, message: str, op: Operand):
+        super().__init__(message)
+        self.op = op
+
+
+MISSING_KEY_OPTIONS = ("default", "invalid", "zero", "error")
+
+
 class _State:
     def __init__(self, name: str, funcs: dict, root):
         self.name = name
@@ -471,6 +503,7 @@ class _State:
         self.vars: list[tuple[str, Any]] = [("$", root)]
         self.where = ""
         self.pos = (1, 0)
+        self.missing_key_error = False
 
     # --- walking ------------------------------------------------------------------
     def walk(self, nodes: list, dot, out: list[str]) -> None:
@@ -529,6 +562,8 @@ class _State:
             value = _MISSING_FINAL
             for command in pipe.commands:
                 value = self._command(command, dot, value)
+        except _NodeError as e:
+            raise self._fail(line, col + pipe.inner + e.op.pos - 2, e.op.source, str(e)) from None
         except _ExecError as e:
             raise self._fail(line, col, pipe.source, str(e)) from None
         if declare:
@@ -556,7 +591,7 @@ class _State:
             return self._call_function(first.value, rest, dot, final)
         if first.kind in ("field", "variable", "dot", "pipe") and first.chain:
             receiver = self._base(first, dot)
-            return self._eval_chain(receiver, first.chain, rest, dot, final)
+            return self._eval_chain(receiver, first.chain, rest, dot, final, first)
         if rest or final is not _MISSING_FINAL:
             raise _ExecError(f"can't give argument to non-function {self._describe(first)}")
         if first.kind == "nil":
@@ -604,11 +639,13 @@ class _State:
                 raise _ExecError(f'function "{op.value}" not defined')
             return self._call_function(op.value, [], dot, _MISSING_FINAL)
         base = self._base(op, dot)
-        return self._eval_chain(base, op.chain, [], dot, _MISSING_FINAL) if op.chain else base
+        return self._eval_chain(base, op.chain, [], dot, _MISSING_FINAL, op) if op.chain else base
 
-    def _eval_chain(self, receiver, chain: tuple, args: list, dot, final):
+    def _eval_chain(self, receiver, chain: tuple, args: list, dot, final, op: Operand):
         for i, name in enumerate(chain):
             last = i == len(chain) - 1
+            if self.missing_key_error and isinstance(receiver, dict) and name not in receiver:
+                raise _NodeError(f'map has no entry for key "{name}"', op)
             receiver = self._field(receiver, name, args if last else [], dot, final if last else _MISSING_FINAL)
         return receiver
 

@@ -9,5 +9,6 @@ COMPONENTS = [
     "gitopslab.cluster.kubelet:run",
     "gitopslab.argocd.controller:run",
     "gitopslab.argocd.notifications.controller:run",
+    "gitopslab.argocd.applicationset.controller:run",
     "gitopslab.ci.trigger:run",
 ]

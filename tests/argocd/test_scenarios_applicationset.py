@@ -6,7 +6,8 @@ uses its own ApplicationSet, Applications and namespaces.
 Matrix: a list generator whose two Applications (the course repository's webapp chart and manifests)
 sync and turn Healthy, are owned by the ApplicationSet, are reverted when edited, and are deleted
 with their resources when the ApplicationSet is deleted; a git directories generator over the
-course repository's ``webapp/*``; a push to the lab Git server refreshing a git generator at once;
+course repository's ``webapp/*``; a push to the lab Git server refreshing a git generator at once, a
+``file://`` repository polled every ``requeueAfterSeconds``; the ``create-only`` policy;
 a clusters generator following cluster Secrets (added: an Application, removed: deleted despite its
 finalizer); an invalid template (ErrorOccurred / RenderTemplateParamsError) then fixed; duplicate
 names (ApplicationValidationError).
@@ -253,6 +254,55 @@ def test_push_to_the_lab_git_server_refreshes_a_git_generator_at_once(argocd, tm
     refresh = "argocd.argoproj.io/application-set-refresh"
     wait_for(lambda: refresh not in (get_appset(lab, name)["metadata"].get("annotations") or {}),
              "refresh annotation removed")
+    lab.custom.delete_namespaced_custom_object(GROUP, VERSION, NS, "applicationsets", name)
+
+
+def test_git_generator_polls_a_repository_without_webhook_every_requeue(argocd, tmp_path):
+    lab = argocd
+    bare = tmp_path / "remote.git"
+    _git("init", "-q", "--bare", "-b", "main", str(bare), cwd=tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    _git("init", "-q", "-b", "main", cwd=work)
+
+    def push(folder):
+        (work / "apps" / folder).mkdir(parents=True)
+        (work / "apps" / folder / "cm.yaml").write_text(
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {folder}\n")
+        _git("add", "-A", cwd=work)
+        _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", folder, cwd=work)
+        _git("push", "-q", str(bare), "HEAD:refs/heads/main", cwd=work)
+
+    push("one")
+    name = unique("poll")
+    url = f"file://{bare}"
+    spec = {"generators": [{"git": {"repoURL": url, "revision": "HEAD", "requeueAfterSeconds": 20,
+                                    "directories": [{"path": "apps/*"}]}}],
+            "template": template(name + "-{{path.basename}}", "{{path}}", "default", repo=url)}
+    create_appset(lab, name, spec)
+    wait_for(lambda: set(apps_of(lab, name)) == {f"{name}-one"}, "first Application")
+    push("two")   # a file:// repository sends no webhook: the next requeue sees the commit
+    wait_for(lambda: set(apps_of(lab, name)) == {f"{name}-one", f"{name}-two"}, "Application found by polling")
+    lab.custom.delete_namespaced_custom_object(GROUP, VERSION, NS, "applicationsets", name)
+
+
+def test_create_only_policy_neither_updates_nor_deletes(argocd):
+    lab = argocd
+    name = unique("keep")
+    spec = {"syncPolicy": {"applicationsSync": "create-only"},
+            "generators": [{"list": {"elements": [{"env": "dev"}, {"env": "prod"}]}}],
+            "template": template(name + "-{{env}}", "webapp/webapp-manifest", "{{env}}")}
+    create_appset(lab, name, spec)
+    wait_for(lambda: set(apps_of(lab, name)) == {f"{name}-dev", f"{name}-prod"}, "two Applications")
+    # prod no longer generated, dev's template changed, qa new: the reconcile that creates qa leaves the others
+    patch_appset(lab, name, {"spec": {
+        "generators": [{"list": {"elements": [{"env": "dev"}, {"env": "qa"}]}}],
+        "template": {"spec": {"destination": {"namespace": "changed-{{env}}"}}}}})
+    apps = wait_for(lambda: (lambda found: found if f"{name}-qa" in found else None)(apps_of(lab, name)),
+                    "the new element's Application")
+    assert set(apps) == {f"{name}-dev", f"{name}-prod", f"{name}-qa"}
+    assert apps[f"{name}-dev"]["spec"]["destination"]["namespace"] == "dev"
+    assert apps[f"{name}-qa"]["spec"]["destination"]["namespace"] == "changed-qa"
     lab.custom.delete_namespaced_custom_object(GROUP, VERSION, NS, "applicationsets", name)
 
 

@@ -76,27 +76,32 @@ class GitRepoService:
         self.listings = listings
         self.secrets = secrets
 
-    def _checkout(self, url: str, revision: str, no_cache: bool, what: str, checkout_context: str) -> tuple[str, Path]:
-        creds = repocreds.credentials_for(url, self.secrets)
+    def _resolve(self, url: str, revision: str, no_cache: bool, what: str) -> str:
         try:
-            sha = self.listings.resolve(url, revision, creds, no_cache)
+            return self.listings.resolve(url, revision, repocreds.credentials_for(url, self.secrets), no_cache)
         except GitError as e:
             raise GeneratorError(f"{what}: rpc error: code = Internal desc = unable to resolve git revision : {e}") \
                 from None
+
+    def _checkout(self, url: str, sha: str, what: str, checkout_context: str) -> Path:
         try:
-            return sha, self.listings.repos.checkout(url, sha, creds)
+            return self.listings.repos.checkout(url, sha, repocreds.credentials_for(url, self.secrets))
         except GitError as e:
             raise GeneratorError(f"{what}: rpc error: code = Internal desc = unable to checkout git repo {url} "
                                  f"with revision {sha}{checkout_context}: {e}") from None
 
     def directories(self, repo_url: str, revision: str, no_cache: bool) -> list[str]:
-        sha, root = self._checkout(repo_url, revision, no_cache, "error retrieving Git Directories", "")
-        return list(self.listings.cached((normalize_url(repo_url), sha, "dirs"), lambda: list_directories(root)))
+        what = "error retrieving Git Directories"
+        sha = self._resolve(repo_url, revision, no_cache, what)
+        return list(self.listings.cached((normalize_url(repo_url), sha, "dirs"),
+                                         lambda: list_directories(self._checkout(repo_url, sha, what, ""))))
 
     def files(self, repo_url: str, revision: str, pattern: str, no_cache: bool) -> dict[str, bytes]:
-        sha, root = self._checkout(repo_url, revision, no_cache, "error retrieving Git files", f" pattern {pattern}")
-        return dict(self.listings.cached((normalize_url(repo_url), sha, "files", pattern),
-                                         lambda: read_files(root, pattern)))
+        what = "error retrieving Git files"
+        sha = self._resolve(repo_url, revision, no_cache, what)
+        return dict(self.listings.cached(
+            (normalize_url(repo_url), sha, "files", pattern),
+            lambda: read_files(self._checkout(repo_url, sha, what, f" pattern {pattern}"), pattern)))
 
 
 def list_directories(root: Path) -> list[str]:

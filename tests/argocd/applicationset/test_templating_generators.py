@@ -142,3 +142,36 @@ def test_list_directories_skips_hidden_and_files(tmp_path):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text("x")
     assert reposervice.list_directories(tmp_path) == ["a", "b", "b/c"]
+
+
+def _git(*args, cwd):
+    import os
+    import subprocess
+
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                   env=dict(os.environ, GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0"))
+
+
+def test_git_repo_service_over_a_real_repository(tmp_path):
+    from gitopslab.argocd.gitrepo import GitRepos
+
+    bare, work = tmp_path / "remote.git", tmp_path / "work"
+    _git("init", "-q", "--bare", "-b", "main", str(bare), cwd=tmp_path)
+    work.mkdir()
+    _git("init", "-q", "-b", "main", cwd=work)
+    for path in ("webapp/chart/Chart.yaml", "webapp/manifest/cm.yaml", "config/dev/config.json"):
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
+        (work / path).write_text('{"env": "dev"}' if path.endswith(".json") else "x: y\n")
+    _git("add", "-A", cwd=work)
+    _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "c", cwd=work)
+    _git("push", "-q", str(bare), "HEAD:refs/heads/main", cwd=work)
+
+    service = reposervice.RepoListings(GitRepos(tmp_path / "cache")).service([])
+    url = f"file://{bare}"
+    assert service.directories(url, "HEAD", False) == ["config", "config/dev", "webapp", "webapp/chart",
+                                                       "webapp/manifest"]
+    assert service.files(url, "main", "config/**/config.json", False) == {"config/dev/config.json": b'{"env": "dev"}'}
+    with pytest.raises(GeneratorError) as err:
+        service.directories(url, "nope", True)
+    assert str(err.value) == ("error retrieving Git Directories: rpc error: code = Internal desc = unable to resolve "
+                              "git revision : unable to resolve 'nope' to a commit SHA: revision not found")

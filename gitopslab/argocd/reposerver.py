@@ -108,7 +108,7 @@ class RepoServer:
         sha = self.resolve_revision(req.repo_url, req.target_revision, req.credentials, no_cache=no_cache)
         if req.has_multiple_sources and sourcesmod.is_ref_only(req.source):
             return ManifestResponse([], sha, "")
-        refs = self._resolve_refs(req, no_cache)
+        refs = self._resolve_refs(req, sha, no_cache)
         key = self._render_key(req, sha) + (tuple(sorted((ref, ref_sha) for ref, (_, ref_sha) in refs.items())),)
         with self._lock:
             hit = self._renders.get(key)
@@ -129,21 +129,42 @@ class RepoServer:
         root = self._checkout(req, sha)
         return detect_source_type(req.source, _app_path(root, req.source.get("path") or "."))
 
-    def _resolve_refs(self, req: ManifestRequest, no_cache: bool) -> dict[str, tuple[sourcesmod.RefTarget, str]]:
-        """``resolveReferencedSources``: ``{"$name": (target, commit)}`` for the ``$name/…`` value files."""
+    def _resolve_refs(self, req: ManifestRequest, sha: str, no_cache: bool
+                      ) -> dict[str, tuple[sourcesmod.RefTarget, str]]:
+        """``resolveReferencedSources``: ``{"$name": (target, commit)}`` for the ``$name/…`` value files.
+
+        As ``GenerateManifest``, one repository is read at one revision only: two refs to it
+        with different targetRevisions, or a ref to the source's own repository resolving to
+        another commit, are refused with the repo server's words.
+        """
         if not req.has_multiple_sources:
             return {}
         try:
             used = sourcesmod.referenced_refs(req.source.get("helm"), req.ref_sources)
         except sourcesmod.RefSourceError as e:
             raise unknown(str(e)) from None
-        out = {}
+        out, by_repo = {}, {}
         for ref, target in used.items():
+            url = normalize_url(target.repo_url)
+            if url in by_repo:
+                other = by_repo[url]
+                if other[1].target_revision != target.target_revision:
+                    raise unknown(f"cannot reference multiple revisions for the same repository ({ref} references "
+                                  f"\"{target.target_revision}\" while {other[0]} references "
+                                  f"\"{other[1].target_revision}\")")
+                out[ref] = (target, out[other[0]][1])
+                continue
             try:
                 ref_sha = self.resolve_revision(target.repo_url, target.target_revision or "HEAD",
                                                 req.ref_credentials.get(target.repo_url), no_cache=no_cache)
             except ManifestError:
                 raise unknown(f"failed to get git client for repo {target.repo_url}") from None
+            if url == normalize_url(req.repo_url) and ref_sha != sha:
+                raise unknown(f"cannot reference a different revision of the same repository ({ref} references "
+                              f"\"{target.target_revision}\" which resolves to \"{ref_sha}\" while the application "
+                              f"references \"{req.revision or req.source.get('targetRevision') or ''}\" which "
+                              f"resolves to \"{sha}\")")
+            by_repo[url] = (ref, target)
             out[ref] = (target, ref_sha)
         return out
 

@@ -160,6 +160,33 @@ def test_unknown_ref_message(repos, tmp_path, value_file, error):
     assert str(e.value) == error
 
 
+def test_ref_to_the_chart_repository_itself(repos, tmp_path):
+    chart, first_sha, values, _ = repos
+    (chart / "envs").mkdir()
+    (chart / "envs/prod.yaml").write_text("replicaCount: 4\n")
+    head = commit(chart)
+    server = RepoServer(GitRepos(tmp_path / "cache"))
+    url = f"file://{chart}"
+    srcs = [dict(CHART_SRC, repoURL=url), dict(VALUES_SRC, repoURL=url, targetRevision="HEAD")]
+    objects, revisions, _ = render(server, srcs)
+    assert deployment(objects)["spec"]["replicas"] == 4 and revisions == [head, head]
+    # one repository, one revision (GenerateManifest)
+    srcs[1]["targetRevision"] = first_sha
+    with pytest.raises(TargetStateError) as e:
+        render(server, srcs)
+    assert str(e.value) == (
+        "failed to generate manifest for source 1 of 2: rpc error: code = Unknown desc = cannot reference a "
+        f'different revision of the same repository ($values references "{first_sha}" which resolves to '
+        f'"{first_sha}" while the application references "HEAD" which resolves to "{head}")')
+    srcs = [dict(CHART_SRC, repoURL=url, helm={"valueFiles": ["$a/x.yaml", "$b/y.yaml"]}),
+            dict(VALUES_SRC, repoURL=f"file://{values}", ref="a"),
+            dict(VALUES_SRC, repoURL=f"file://{values}", ref="b", targetRevision="v2")]
+    with pytest.raises(TargetStateError, match=r'^failed to generate manifest for source 1 of 3: rpc error: code = '
+                       r'Unknown desc = cannot reference multiple revisions for the same repository '
+                       r'\(\$b references "v2" while \$a references "main"\)$'):
+        render(server, srcs)
+
+
 def test_missing_ref_value_file(repos, tmp_path):
     chart, _, values, _ = repos
     server = RepoServer(GitRepos(tmp_path / "cache"))

@@ -392,14 +392,14 @@ def set_app_operation(session: Session, name: str, operation: dict) -> dict:
                 raise _api_error(e) from None
 
 
-def resolve_revision(session: Session, app: dict, revision: str, source: dict | None = None) -> str:
+def resolve_revision(session: Session, app: dict, revision: str) -> str:
     """The repo server's ``ResolveRevision`` for the app's source (a SHA stays as is)."""
     from gitopslab.argocd import repocreds
     from gitopslab.argocd.gitrepo import GitRepos, SHA_RE
     from gitopslab.argocd.manifesterrors import ManifestError
     from gitopslab.argocd.reposerver import RepoServer
 
-    source = source or fmt.source_of(app)
+    source = fmt.source_of(app)
     ambiguous = revision or source.get("targetRevision") or "HEAD"
     if SHA_RE.match(ambiguous):
         return ambiguous
@@ -436,11 +436,7 @@ def cmd_sync(args, session: Session) -> int:
             fmt.automated_enabled(app) and not args.dry_run:
         raise rpc_error("FailedPrecondition", f"Cannot sync to {args.revision}: auto-sync currently set to "
                                               f"{source.get('targetRevision', '')}")
-    if spec.get("sources"):  # ``resolveSourceRevisions``: one resolved revision per source
-        revision = ""
-        revisions = [resolve_revision(session, app, "", source) for source in spec["sources"]]
-    else:
-        revision = resolve_revision(session, app, args.revision)
+    revision = resolve_revision(session, app, args.revision)
     policy = spec.get("syncPolicy") or {}
     options = list(policy.get("syncOptions") or [])
     extra = [o for flag, o in ((args.replace, "Replace=true"), (args.server_side, "ServerSideApply=true"),
@@ -451,10 +447,7 @@ def cmd_sync(args, session: Session) -> int:
             "syncStrategy": {"apply": {}} if args.strategy == "apply" else {"hook": {}}}
     if args.force:
         next(iter(sync["syncStrategy"].values()))["force"] = True
-    if spec.get("sources"):
-        del sync["revision"]
-        sync["sources"], sync["revisions"] = spec["sources"], revisions
-    elif spec.get("source"):
+    if spec.get("source"):
         sync["source"] = spec["source"]
     if options:
         sync["syncOptions"] = options
@@ -496,9 +489,6 @@ def cmd_rollback(args, session: Session) -> int:
         raise rpc_error("FailedPrecondition", "rollback cannot be initiated when auto-sync is enabled")
     sync = {"revision": entry.get("revision", ""), "prune": args.prune, "dryRun": False,
             "syncStrategy": {"apply": {}}, "source": entry.get("source") or {}}
-    if entry.get("sources"):  # a multi-source deployment: every source back to its revision
-        del sync["revision"]
-        sync["sources"], sync["revisions"] = entry["sources"], entry.get("revisions") or []
     options = ((app.get("spec") or {}).get("syncPolicy") or {}).get("syncOptions")
     if options:
         sync["syncOptions"] = list(options)

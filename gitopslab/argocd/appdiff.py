@@ -22,8 +22,8 @@ from gitopslab.argocd import compare, repocreds, settings as settingsmod, tracki
 from gitopslab.argocd import diff as differ
 from gitopslab.argocd.destination import DestinationError
 from gitopslab.argocd.gitrepo import GitRepos
-from gitopslab.argocd.reposerver import RepoServer, TargetStateError, generate_sources
-from gitopslab.argocd.sources import app_sources, has_multiple_sources
+from gitopslab.argocd.manifesterrors import ManifestError
+from gitopslab.argocd.reposerver import ManifestRequest, RepoServer
 
 HIDDEN_METADATA = ("managedFields",)
 
@@ -64,6 +64,7 @@ def _for_display(obj: dict | None) -> dict | None:
 
 def changed_objects(session, app: dict, *, revision: str = "") -> list[Change]:
     spec = app.get("spec") or {}
+    source = spec.get("source") or {}
     dest_ns = (spec.get("destination") or {}).get("namespace") or ""
     try:
         api = session.destination_api(app)
@@ -71,16 +72,15 @@ def changed_objects(session, app: dict, *, revision: str = "") -> list[Change]:
         raise DiffError(f"rpc error: code = Unknown desc = error validating destination: {e}") from None
     settings = _settings(session)
     server = RepoServer(GitRepos(session.home.root / "argocd-cli" / "repos", session.home.gitconfig))
-    secrets = session.secrets()
-    multiple = has_multiple_sources(spec)
+    request = ManifestRequest(source=source, app_name=app["metadata"]["name"], namespace=dest_ns,
+                              credentials=repocreds.credentials_for(source.get("repoURL") or "", session.secrets()),
+                              revision=revision)
     try:
-        objects, _, _ = generate_sources(server, app_sources(spec), [] if multiple else [revision],
-                                         app_name=app["metadata"]["name"], namespace=dest_ns, multiple=multiple,
-                                         credentials_for=lambda url: repocreds.credentials_for(url, secrets))
-    except TargetStateError as e:
-        raise DiffError(e.manifest_error.rpc_text() if e.manifest_error else str(e)) from None
+        response = server.generate(request)
+    except ManifestError as e:
+        raise DiffError(e.rpc_text()) from None
     instance = tracking.instance_name(app["metadata"]["name"], app["metadata"].get("namespace", ""))
-    targets, _ = compare.normalize_targets(objects, dest_ns, instance, settings)
+    targets, _ = compare.normalize_targets(response.objects, dest_ns, instance, settings)
     rules = [differ.IgnoreDifference.from_spec(r) for r in spec.get("ignoreDifferences") or []]
     changes: list[Change] = []
     seen = set()

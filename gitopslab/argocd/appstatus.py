@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from gitopslab.argocd.compare import Comparison
-from gitopslab.argocd.sources import EMPTY_SOURCE, has_multiple_sources
 
 COMPARISON_TYPES = ("ComparisonError", "SharedResourceWarning", "RepeatedResourceWarning",
                     "ExcludedResourceWarning", "InvalidSpecError")
@@ -35,9 +34,6 @@ def health_block(previous: dict | None, status: str, now: str) -> dict:
 def compared_to(app: dict) -> dict:
     spec = app.get("spec") or {}
     out = {"source": spec.get("source") or {}, "destination": spec.get("destination") or {}}
-    if has_multiple_sources(spec):
-        out["source"] = dict(EMPTY_SOURCE)
-        out["sources"] = list(spec["sources"])
     if spec.get("ignoreDifferences"):
         out["ignoreDifferences"] = spec["ignoreDifferences"]
     return out
@@ -53,29 +49,18 @@ def images(comparison: Comparison) -> list[str]:
 
 
 def status_from_comparison(app: dict, comparison: Comparison, *, revision: str, source_type: str,
-                           conditions: list[tuple[str, str]], now: str, revisions: list[str] | None = None,
-                           source_types: list[str] | None = None) -> dict:
-    """``revisions``/``source_types`` (one per source) for a multi-source app, instead of revision/source_type."""
+                           conditions: list[tuple[str, str]], now: str) -> dict:
     status = dict(app.get("status") or {})
     sync = {"status": comparison.sync_status, "comparedTo": compared_to(app)}
-    multiple = has_multiple_sources(app.get("spec") or {})
-    if revision and not multiple:
+    if revision:
         sync["revision"] = revision
-    if revisions and multiple:
-        sync["revisions"] = list(revisions)
     status["sync"] = sync
-    if multiple:
-        status.pop("sourceType", None)
-        if source_types:
-            status["sourceTypes"] = list(source_types)
-        else:
-            status.pop("sourceTypes", None)
     status["health"] = health_block(status.get("health"), comparison.health_status, now)
     status["resources"] = comparison.resources
     status["conditions"] = merge_conditions(status.get("conditions"), conditions, COMPARISON_TYPES, now)
     status["reconciledAt"] = now
     status["controllerNamespace"] = CONTROLLER_NAMESPACE
-    if source_type and not multiple:
+    if source_type:
         status["sourceType"] = source_type
     imgs = images(comparison)
     status["summary"] = {"images": imgs} if imgs else {}
@@ -86,9 +71,8 @@ def status_from_comparison(app: dict, comparison: Comparison, *, revision: str, 
 
 def invalid_spec_status(app: dict, messages: list[str], now: str) -> dict:
     status = dict(app.get("status") or {})
-    previous = status.get("sync") or {}
     status["sync"] = {"status": "Unknown", "comparedTo": compared_to(app),
-                      **{k: previous[k] for k in ("revision", "revisions") if previous.get(k)}}
+                      **({"revision": status["sync"]["revision"]} if (status.get("sync") or {}).get("revision") else {})}
     status["health"] = health_block(status.get("health"), "Unknown", now)
     status["conditions"] = merge_conditions(status.get("conditions"), [("InvalidSpecError", m) for m in messages],
                                             COMPARISON_TYPES, now)

@@ -122,10 +122,11 @@ def _status(app: dict) -> dict:
 
 
 def source_of(app: dict) -> dict:
-    """``Spec.GetSource()``: the first of ``sources`` when there are any, else ``source``."""
     spec = _spec(app)
+    if spec.get("source"):
+        return spec["source"]
     sources = spec.get("sources") or []
-    return sources[0] if sources else (spec.get("source") or {})
+    return sources[0] if sources else {}
 
 
 def server_of(app: dict) -> str:
@@ -193,7 +194,7 @@ def app_summary(app: dict, app_url: str) -> str:
     out += op_line("Server:", server_of(app))
     out += op_line("Namespace:", (spec.get("destination") or {}).get("namespace", ""))
     out += op_line("URL:", app_url)
-    sources = spec.get("sources") or None
+    sources = spec.get("sources") if not spec.get("source") else None
     out += "Sources:\n" if sources else "Source:\n"
     for source in sources or [spec.get("source") or {}]:
         out += _source_details(source)
@@ -246,11 +247,7 @@ def operation_result(state: dict | None, *, now: datetime | None = None) -> str:
     out = ""
     if state.get("syncResult") is not None:
         out += op_line("Operation:", "Sync")
-        result = state["syncResult"]
-        if result.get("sources") is not None and result.get("revisions") is not None:
-            out += op_line("Sync Revision:", ", ".join(result["revisions"]))
-        else:
-            out += op_line("Sync Revision:", result.get("revision", ""))
+        out += op_line("Sync Revision:", state["syncResult"].get("revision", ""))
     out += op_line("Phase:", state.get("phase", ""))
     out += op_line("Start:", go_time(state.get("startedAt")))
     out += op_line("Finished:", go_time(state.get("finishedAt")))
@@ -330,15 +327,6 @@ def app_get(app: dict, app_url: str, health: dict | None = None, *, show_operati
 def history_table(history: list[dict]) -> str:
     groups: dict[str, list[tuple[int, str, str]]] = {}
     for entry in history or []:
-        if entry.get("sources") is not None:  # a multi-source deployment: one line per source
-            revisions = entry.get("revisions") or []
-            for i, source in enumerate(entry["sources"]):
-                revision = source.get("targetRevision", "")
-                if len(revisions) == len(entry["sources"]) and len(revisions[i]) >= MAX_REVISION_CHARS:
-                    revision = f"{revision} ({revisions[i][:MAX_REVISION_CHARS]})"
-                groups.setdefault(source.get("repoURL", ""), []).append(
-                    (entry.get("id", 0), go_time(entry.get("deployedAt")), revision))
-            continue
         source = entry.get("source") or {}
         revision = source.get("targetRevision", "")
         sha = entry.get("revision") or ""

@@ -30,11 +30,11 @@ from gitopslab.argocd import tracking
 from gitopslab.argocd.clusters import ClusterClients, DestinationError, clusters_from_secrets, resolve_destination
 from gitopslab.argocd.gitrepo import GitRepos, normalize_url
 from gitopslab.argocd.livestate import LiveState
-from gitopslab.argocd.reposerver import RepoServer, TargetStateError, generate_sources
+from gitopslab.argocd.manifesterrors import ManifestError
+from gitopslab.argocd.reposerver import ManifestRequest, RepoServer
 from gitopslab.cluster.errors import ApiError
 from gitopslab.cluster.informer import Informer, WorkQueue, run_workers
 from gitopslab.argocd import presence
-from gitopslab.argocd import sources as sourcesmod
 
 log = logging.getLogger(__name__)
 
@@ -197,9 +197,8 @@ class AppController:
             for url in urls:
                 self.repo_server.invalidate(url)
             for app in self.apps.items():
-                repos = {normalize_url(source.get("repoURL") or "")
-                         for source in sourcesmod.app_sources(app.get("spec") or {})}
-                if repos & urls:
+                repo = ((app.get("spec") or {}).get("source") or {}).get("repoURL") or ""
+                if normalize_url(repo) in urls:
                     self._rt(app["metadata"]["name"]).dirty = True
                     self.queue.add(app["metadata"]["name"])
 
@@ -278,16 +277,16 @@ class AppController:
         spec = app["spec"]
         dest_ns = (spec.get("destination") or {}).get("namespace") or ""
         conditions: list[tuple[str, str]] = []
-        targets, revisions, source_types, failed = [], [], [], False
-        multiple = sourcesmod.has_multiple_sources(spec)
+        targets, revision, source_type, failed = [], "", "", False
         try:
-            objects, revisions, source_types = await asyncio.to_thread(
-                self._generate, app, sourcesmod.app_sources(spec), [], multiple=multiple, no_cache=rt.no_cache)
-            targets, dedup = compare.normalize_targets(objects, dest_ns, self._instance(app), settings)
+            response = await asyncio.to_thread(self.repo_server.generate, self._manifest_request(app), no_cache=rt.no_cache)
+            revision, source_type = response.revision, response.source_type
+            targets, dedup = compare.normalize_targets(response.objects, dest_ns, self._instance(app), settings)
             conditions += dedup
-        except TargetStateError as e:
+        except ManifestError as e:
             failed = True
-            conditions.append(("ComparisonError", f"Failed to load target state: {e}"))
+            conditions.append(("ComparisonError", "Failed to load target state: failed to generate manifest "
+                                                  f"for source 1 of 1: {e.rpc_text()}"))
         live_objects = []
         try:
             live_state = self._live_state(cluster)
@@ -303,10 +302,8 @@ class AppController:
         result = compare.compare(app, targets, live_objects, settings, failed_to_load=failed)
         conditions += result.conditions
         rt.target_keys = {compare.key_of(t) for t in targets}
-        status = appstatus.status_from_comparison(
-            app, result, revision="" if multiple or not revisions else revisions[0],
-            source_type="" if multiple or not source_types else source_types[0], conditions=conditions, now=now,
-            revisions=revisions if multiple else None, source_types=source_types if multiple else None)
+        status = appstatus.status_from_comparison(app, result, revision=revision, source_type=source_type,
+                                                  conditions=conditions, now=now)
         if not settings.persist_resource_health:
             status["resourceHealthSource"] = "appTree"
         op, sync_error, wait = operation.auto_sync_decision(
@@ -325,14 +322,13 @@ class AppController:
     def _instance(self, app: dict) -> str:
         return tracking.instance_name(app["metadata"]["name"], app["metadata"].get("namespace", ""))
 
-    def _generate(self, app: dict, sources: list[dict], revisions: list[str], *, multiple: bool,
-                  no_cache: bool = False) -> tuple[list[dict], list[str], list[str]]:
-        """(objects, resolved revisions, source types) of the app's sources (blocking), or TargetStateError."""
-        secrets = self._secrets()
-        return generate_sources(
-            self.repo_server, sources, revisions, app_name=app["metadata"]["name"],
-            namespace=(app["spec"].get("destination") or {}).get("namespace") or "", multiple=multiple,
-            credentials_for=lambda url: repocreds.credentials_for(url, secrets), no_cache=no_cache)
+    def _manifest_request(self, app: dict, *, revision: str = "", source: dict | None = None) -> ManifestRequest:
+        spec = app["spec"]
+        source = source or spec.get("source") or {}
+        creds = repocreds.credentials_for(source.get("repoURL") or "", self._secrets())
+        return ManifestRequest(source=source, app_name=app["metadata"]["name"],
+                               namespace=(spec.get("destination") or {}).get("namespace") or "",
+                               credentials=creds, revision=revision)
 
     async def _write_status(self, app: dict, status: dict) -> dict | None:
         patch = appstatus.status_patch(app.get("status"), status)
@@ -376,9 +372,10 @@ class AppController:
             state["retryCount"] = retry_count
         app = await self._patch_app(app, {"status": {"operationState": state}}) or app
         while True:
-            outcome, result = await self._sync_once(app, op, state)
+            outcome, revision, source = await self._sync_once(app, op, state)
             final = {"operation": op, "phase": outcome.phase, "message": outcome.message, "startedAt": started,
-                     "finishedAt": operation.now_text(), "syncResult": {"resources": outcome.results, **result}}
+                     "finishedAt": operation.now_text(),
+                     "syncResult": {"resources": outcome.results, "revision": revision, "source": source}}
             if retry_count:
                 final["retryCount"] = retry_count
             limit = int((op.get("retry") or {}).get("limit") or 0)
@@ -401,65 +398,51 @@ class AppController:
             status_patch = {"operationState": final}
             if operation.records_history(op, outcome.phase):
                 history = (app.get("status") or {}).get("history") or []
-                entry = operation.history_entry(history, result["revision"], result["source"], started,
-                                                final["finishedAt"], op.get("initiatedBy") or {},
-                                                revisions=result.get("revisions"), sources=result.get("sources"))
+                entry = operation.history_entry(history, revision, source, started, final["finishedAt"],
+                                                op.get("initiatedBy") or {})
                 status_patch["history"] = operation.append_history(
                     history, entry, (app.get("spec") or {}).get("revisionHistoryLimit"))
             await self._patch_app(app, {"operation": None, "status": status_patch})
             return
 
     async def _sync_once(self, app: dict, op: dict, state: dict):
-        """One sync attempt: (outcome, syncResult fields other than resources)."""
         sync = op.get("sync") or {}
-        spec = app["spec"]
-        multiple = bool(sync.get("sources")) or (not sync.get("source") and sourcesmod.has_multiple_sources(spec))
-        if multiple:  # ``newSyncOperationResult``: the operation's sources (rollback) or the spec's
-            sources = list(sync.get("sources") or spec["sources"])
-            revisions = list(sync.get("revisions") or [])
-            result = {"revision": "", "sources": sources, "revisions": revisions,
-                      "source": sync.get("source") or (dict(sourcesmod.EMPTY_SOURCE) if sync.get("sources")
-                                                      else sourcesmod.first_source(spec))}
-        else:
-            source = sync.get("source") or spec.get("source") or {}
-            sources, revisions = [source], [sync.get("revision", "")]
-            result = {"revision": "", "source": source}
+        source = sync.get("source") or app["spec"].get("source") or {}
         cluster, invalid = self._validate(app)
         if invalid:
-            return syncmod.SyncOutcome("Failed", invalid[0], []), result
+            return syncmod.SyncOutcome("Failed", invalid[0], []), "", source
         settings = self.settings()
-        dest_ns = (spec.get("destination") or {}).get("namespace") or ""
+        dest_ns = (app["spec"].get("destination") or {}).get("namespace") or ""
         try:
-            objects, resolved, _ = await asyncio.to_thread(self._generate, app, sources, revisions, multiple=multiple)
-        except TargetStateError as e:
-            return syncmod.SyncOutcome("Error", f"ComparisonError: Failed to load target state: {e}", []), result
-        if multiple:
-            result["revisions"] = resolved
-        else:
-            result["revision"] = resolved[0]
-        targets, _ = compare.normalize_targets(objects, dest_ns, self._instance(app), settings)
+            response = await asyncio.to_thread(self.repo_server.generate,
+                                               self._manifest_request(app, revision=sync.get("revision", ""), source=source))
+        except ManifestError as e:
+            return syncmod.SyncOutcome("Error", f"ComparisonError: Failed to load target state: failed to generate "
+                                                f"manifest for source 1 of 1: {e.rpc_text()}", []), "", source
+        targets, _ = compare.normalize_targets(response.objects, dest_ns, self._instance(app), settings)
         live_state = self._live_state(cluster)
         kinds = {(o["apiVersion"], o["kind"]) for o in targets} | self._rt(app["metadata"]["name"]).kinds
         await live_state.ensure_watched(kinds)
-        comparison = compare.compare(app, targets, live_state.objects(kinds), settings)
+        result = compare.compare(app, targets, live_state.objects(kinds), settings)
         client = self.cluster_clients.client_for(cluster)
 
         async def progress(phase: str, message: str, results: list) -> None:
-            update = dict(state, phase=phase, message=message, syncResult={"resources": results, **result})
+            update = dict(state, phase=phase, message=message,
+                          syncResult={"resources": results, "revision": response.revision, "source": source})
             await self._patch_app(app, {"status": {"operationState": update}})
 
         options = frozenset(sync.get("syncOptions") or (app["spec"].get("syncPolicy") or {}).get("syncOptions") or [])
         request = syncmod.SyncRequest(
-            resources=comparison.managed, hooks=comparison.hooks, namespace=dest_ns, revision=result["revision"],
+            resources=result.managed, hooks=result.hooks, namespace=dest_ns, revision=response.revision,
             prune=bool(sync.get("prune")), dry_run=bool(sync.get("dryRun")), options=options,
-            only=sync.get("resources"), out_of_sync=comparison.out_of_sync,
+            only=sync.get("resources"), out_of_sync=result.out_of_sync,
             only_out_of_sync=bool(sync.get("resources")) and bool(sync.get("selfHealAttemptsCount")),
             validate=self._permission_validator(app, cluster))
         engine = syncmod.SyncEngine(client, self.clock, progress)
         outcome = await engine.run(request)
         # The refresh that follows must compare against what this sync wrote, not an older cache.
         await live_state.wait_seen(engine.written, timeout=CACHE_CATCH_UP_SECONDS)
-        return outcome, result
+        return outcome, response.revision, source
 
     def _permission_validator(self, app: dict, cluster):
         """``validateSyncPermissions``: the project's resource lists and destinations, per object."""

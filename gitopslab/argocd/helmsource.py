@@ -39,11 +39,10 @@ def template_options(app_name: str, namespace: str, helm: dict | None) -> dict:
     }
 
 
-def render(app_path: Path, repo_root: Path, opts: dict, *, ref_roots: dict[str, Path] | None = None) -> list[dict]:
-    """``ref_roots``: ``{"$name": checkout}`` of the ref sources a multi-source app's value files use."""
+def render(app_path: Path, repo_root: Path, opts: dict) -> list[dict]:
     from gitopslab.argocd import helm as helm_renderer
 
-    value_files = _resolve_value_files(app_path, repo_root, opts, ref_roots or {})
+    value_files = _resolve_value_files(app_path, repo_root, opts)
     try:
         objects = helm_renderer.render_chart(
             app_path, opts["release_name"], opts["namespace"], opts["values"],
@@ -56,23 +55,9 @@ def render(app_path: Path, repo_root: Path, opts: dict, *, ref_roots: dict[str, 
     return [o for o in objects if isinstance(o, dict)]
 
 
-def _resolve_value_files(app_path: Path, repo_root: Path, opts: dict, ref_roots: dict[str, Path]) -> list[Path]:
-    from gitopslab.argocd.sources import RefSourceError, ref_value_file_path
-
+def _resolve_value_files(app_path: Path, repo_root: Path, opts: dict) -> list[Path]:
     resolved = []
     for name in opts["value_files"]:
-        ref = name.split("/")[0] if name.startswith("$") else ""
-        if ref in ref_roots:
-            try:
-                path = ref_value_file_path(name, ref_roots[ref])
-            except RefSourceError as e:
-                raise unknown(f"error resolving helm value files: error resolving value file path: {e}") from None
-            if not path.exists() and opts["ignore_missing_value_files"]:
-                continue
-            if not path.exists():
-                raise unknown(f"Error: open {path}: no such file or directory")
-            resolved.append(path)
-            continue
         path = (repo_root / name.lstrip("/")) if name.startswith("/") else (app_path / name)
         path = path.resolve()
         if not str(path).startswith(str(repo_root.resolve())):

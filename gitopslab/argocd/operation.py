@@ -4,8 +4,6 @@ from __future__ import annotations
 import copy
 from datetime import datetime, timedelta, timezone
 
-from gitopslab.argocd.sources import EMPTY_SOURCE, go_list, has_multiple_sources
-
 DEFAULT_AUTO_RETRY_LIMIT = 5
 RETRY_DURATION, RETRY_FACTOR, RETRY_MAX = 5.0, 2.0, 180.0
 SELF_HEAL_BASE, SELF_HEAL_FACTOR, SELF_HEAL_CAP = 2.0, 3.0, 300.0
@@ -67,19 +65,11 @@ def auto_sync_decision(app: dict, sync_status: dict, resources: list[dict], *, h
     if not prune and all(r.get("status") == "Synced" or r.get("requiresPruning") for r in resources):
         return None, "", 0.0
     revision = sync_status.get("revision", "")
-    spec = app.get("spec") or {}
-    source = spec.get("source") or {}
+    source = (app.get("spec") or {}).get("source") or {}
     state = (app.get("status") or {}).get("operationState") or {}
     op_sync = ((state.get("operation") or {}).get("sync") or {})
-    result = state.get("syncResult") or {}
-    multiple = has_multiple_sources(spec)
-    if multiple:  # any source's new revision, or a changed source, is a new sync (``alreadyAttemptedSync``)
-        revisions = list(sync_status.get("revisions") or [])
-        attempted = bool(state) and list(result.get("revisions") or []) == revisions and \
-            list(result.get("sources") or []) == list(spec["sources"])
-        revision = go_list(list(result.get("revisions") or []) if attempted else revisions)
-    else:
-        attempted = result.get("revision") == revision and result.get("source", source) == source
+    attempted = (state.get("syncResult") or {}).get("revision") == revision and \
+        (state.get("syncResult") or {}).get("source", source) == source
     self_heal_count = 0
     only = None
     if attempted:
@@ -96,11 +86,8 @@ def auto_sync_decision(app: dict, sync_status: dict, resources: list[dict], *, h
         only = [{k: r[k] for k in ("group", "kind", "name", "namespace") if r.get(k)} for r in resources
                 if r.get("status") != "Synced" and (prune or not r.get("requiresPruning"))]
     if prune and not policy.get("allowEmpty") and not has_targets:
-        wiped = go_list(revisions) if multiple else revision
-        return None, f"Skipping sync attempt to {wiped}: auto-sync will wipe out all resources", 0.0
+        return None, f"Skipping sync attempt to {revision}: auto-sync will wipe out all resources", 0.0
     sync = {"revision": revision, "prune": prune}
-    if multiple:
-        sync = {"prune": prune, "sources": list(spec["sources"]), "revisions": revisions}
     options = ((app.get("spec") or {}).get("syncPolicy") or {}).get("syncOptions")
     if options:
         sync["syncOptions"] = list(options)
@@ -112,13 +99,8 @@ def auto_sync_decision(app: dict, sync_status: dict, resources: list[dict], *, h
 
 
 def history_entry(history: list[dict], revision: str, source: dict, started: str, finished: str,
-                  initiated_by: dict, *, revisions: list[str] | None = None,
-                  sources: list[dict] | None = None) -> dict:
-    """``persistRevisionHistory``: a multi-source sync records ``revisions``/``sources`` (and an empty source)."""
+                  initiated_by: dict) -> dict:
     next_id = (max(h.get("id", 0) for h in history) + 1) if history else 0
-    if sources:
-        return {"deployedAt": finished, "id": next_id, "source": dict(EMPTY_SOURCE), "deployStartedAt": started,
-                "sources": list(sources), "revisions": list(revisions or []), "initiatedBy": initiated_by}
     return {"revision": revision, "deployedAt": finished, "id": next_id, "source": source,
             "deployStartedAt": started, "initiatedBy": initiated_by}
 
@@ -141,10 +123,6 @@ def rollback_operation(app: dict, history_id: int, *, username: str = "admin", p
         raise ValueError(ROLLBACK_REFUSED)
     for entry in (app.get("status") or {}).get("history") or []:
         if entry.get("id") == history_id:
-            if entry.get("sources"):  # a multi-source deployment: every source back to its revision
-                return {"sync": {"revisions": list(entry.get("revisions") or []), "source": entry.get("source"),
-                                 "sources": list(entry["sources"]), "prune": prune},
-                        "initiatedBy": {"username": username}}
             return {"sync": {"revision": entry["revision"], "source": entry.get("source"), "prune": prune},
                     "initiatedBy": {"username": username}}
     raise ValueError(f"application {app['metadata']['name']} does not have deployment with id {history_id}")

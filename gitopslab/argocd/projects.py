@@ -9,7 +9,6 @@ import fnmatch
 
 from gitopslab.argocd.clusters import Cluster
 from gitopslab.argocd.gitrepo import normalize_url
-from gitopslab.argocd.sources import has_multiple_sources, source_spec_errors
 
 
 def _glob(pattern: str, value: str) -> bool:
@@ -61,22 +60,14 @@ def spec_conditions(app: dict, project: dict | None, cluster: Cluster | None, de
     project_name = spec.get("project") or ""
     if project is None:
         return [f"Application referencing project {project_name} which does not exist"]
+    source = spec.get("source") or {}
+    if not source.get("repoURL") or not (source.get("path") or source.get("chart")):
+        return ["spec.source.repoURL and either spec.source.path or spec.source.chart are required"]
+    if source.get("chart") and not source.get("targetRevision"):
+        return ["spec.source.targetRevision is required if the manifest source is a helm chart"]
     messages = []
-    if has_multiple_sources(spec):  # ``spec.sources`` wins over ``spec.source``
-        for source in spec["sources"]:
-            errors = source_spec_errors(source)
-            if errors:
-                return messages + errors
-            if not is_source_permitted(project, source["repoURL"]):
-                messages.append(f"application repo {source['repoURL']} is not permitted in project '{project_name}'")
-    else:
-        source = spec.get("source") or {}
-        if not source.get("repoURL") or not (source.get("path") or source.get("chart")):
-            return ["spec.source.repoURL and either spec.source.path or spec.source.chart are required"]
-        if source.get("chart") and not source.get("targetRevision"):
-            return ["spec.source.targetRevision is required if the manifest source is a helm chart"]
-        if not is_source_permitted(project, source["repoURL"]):
-            messages.append(f"application repo {source['repoURL']} is not permitted in project '{project_name}'")
+    if not is_source_permitted(project, source["repoURL"]):
+        messages.append(f"application repo {source['repoURL']} is not permitted in project '{project_name}'")
     if destination_error:
         return messages + [destination_error]
     dest = spec.get("destination") or {}

@@ -23,12 +23,8 @@ def application_manifest(name: str, repo_url: str, path: str, *, namespace: str 
                          server: str = IN_CLUSTER, destination_name: str | None = None,
                          automated: bool = False, prune: bool = False, self_heal: bool = False,
                          create_namespace: bool = False, helm_parameters: dict | None = None,
-                         value_files: list[str] | None = None, sources: list[dict] | None = None) -> dict:
-    """The Application manifest the NEW APP form would create.
-
-    ``sources`` (a list of ``{repoURL, path|ref, targetRevision, helm…}``) makes a multi-source
-    app (``spec.sources``); ``repo_url``/``path`` and the Helm options are then ignored.
-    """
+                         value_files: list[str] | None = None) -> dict:
+    """The Application manifest the NEW APP form would create."""
     source: dict = {"repoURL": repo_url, "path": path, "targetRevision": target_revision}
     if helm_parameters or value_files:
         helm: dict = {}
@@ -45,9 +41,6 @@ def application_manifest(name: str, repo_url: str, path: str, *, namespace: str 
     if create_namespace:
         sync_policy["syncOptions"] = ["CreateNamespace=true"]
     spec = {"project": project, "source": source, "destination": destination}
-    if sources:
-        del spec["source"]
-        spec["sources"] = [dict(s) for s in sources]
     if sync_policy:
         spec["syncPolicy"] = sync_policy
     return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Application",

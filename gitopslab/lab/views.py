@@ -15,7 +15,6 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from gitopslab.argocd.destination import DestinationError, destination_api
-from gitopslab.argocd.sources import first_source, has_multiple_sources
 from gitopslab.lab import tree
 from gitopslab.lab.apps import ARGOCD_NAMESPACE, get_application
 from gitopslab.lab.session import Lab
@@ -25,11 +24,6 @@ HEALTH_ICONS = {"Healthy": "💚", "Progressing": "🔄", "Degraded": "💔", "S
 SYNC_ICONS = {"Synced": "✅", "OutOfSync": "🟡", "Unknown": "❓"}
 
 
-def _first_revision(status: dict) -> str:
-    sync = status.get("sync") or {}
-    return sync.get("revision") or ((sync.get("revisions") or [""])[0]) or ""
-
-
 def show_application(lab: Lab, name: str, *, namespace: str = ARGOCD_NAMESPACE) -> None:
     """Print what ``argocd app get`` and the UI's tree view show for an application."""
     app = get_application(lab, name, namespace)
@@ -37,7 +31,7 @@ def show_application(lab: Lab, name: str, *, namespace: str = ARGOCD_NAMESPACE) 
         print(f"❌ Application « {name} » introuvable dans le namespace {namespace}.")
         return
     spec, status = app.get("spec", {}), app.get("status") or {}
-    src = first_source(spec)  # a multi-source app: its first source, and how many there are
+    src = spec.get("source") or {}
     dest = spec.get("destination") or {}
     sync = (status.get("sync") or {}).get("status", "")
     health = (status.get("health") or {}).get("status", "")
@@ -47,10 +41,8 @@ def show_application(lab: Lab, name: str, *, namespace: str = ARGOCD_NAMESPACE) 
             ("Server", dest.get("server") or dest.get("name", "")), ("Namespace", dest.get("namespace", "")),
             ("Repo", src.get("repoURL", "")), ("Target", src.get("targetRevision", "")),
             ("Path", src.get("path", "")), ("Sync Policy", policy),
-            ("Sync Status", f"{sync} to {src.get('targetRevision', '')} ({_first_revision(status)[:7]})"),
+            ("Sync Status", f"{sync} to {src.get('targetRevision', '')} ({(status.get('sync') or {}).get('revision', '')[:7]})"),
             ("Health Status", health)]
-    if has_multiple_sources(spec):
-        rows.insert(7, ("Sources", f"{len(spec['sources'])} (la première est affichée)"))
     for k, v in rows:
         print(f"{k + ':':<20}{v}")
     for cond in status.get("conditions") or []:

@@ -16,7 +16,6 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from gitopslab.argocd.clusters import clusters_from_secrets
-from gitopslab.argocd.sources import first_source
 from gitopslab.lab.apps import ARGOCD_NAMESPACE, GROUP, IN_CLUSTER, PLURAL, VERSION, app_state
 from gitopslab.lab.session import Lab
 from gitopslab.widgets import status as st
@@ -45,7 +44,7 @@ def last_sync(app: dict) -> str:
 def tile_fields(app: dict, cluster_names: dict[str, str]) -> list[tuple[str, str]]:
     """The rows of an application tile, as plain text (pure)."""
     spec = app.get("spec") or {}
-    source = first_source(spec)
+    source = spec.get("source") or ((spec.get("sources") or [{}])[0])
     destination = spec.get("destination") or {}
     sync, health = app_state(app)
     rows = [("Project", spec.get("project", "")), ("Status", f"{health or st.NO_STATUS} {sync or st.NO_STATUS}"),
